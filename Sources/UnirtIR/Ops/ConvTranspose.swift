@@ -1,0 +1,198 @@
+/// `ConvTranspose`: N-D transposed convolution (the gradient of Conv with respect
+/// to its input) of `X` [N, C, D1…Dn] with `W` [C, M/group, k1…kn] plus optional
+/// bias `B` [M]; supports strides, dilations, groups, pads, output_padding,
+/// output_shape and every `auto_pad` mode.
+public enum ConvTransposeOp: Operator {
+    public static let schema = OpSchema(inputs: 2...3,
+                                        attributes: ["auto_pad", "dilations", "group", "kernel_shape", "output_padding",
+                                                     "output_shape", "pads", "strides"],
+                                        sinceOpset: 1, summary: "N-D transposed convolution with groups, strides and padding")
+
+    public static func validate(_ node: Node) throws {
+        try WindowGeometry.validateCommon(node)
+        let g = try node.int("group", default: 1)
+        guard g >= 1 else { throw node.error(.invalidModel, "attribute 'group' has invalid value \(g)") }
+        if let op = try node.ints("output_padding"), let bad = op.first(where: { $0 < 0 }) {
+            throw node.error(.invalidModel, "attribute 'output_padding' has negative value \(bad)")
+        }
+        if let os = try node.ints("output_shape"), let bad = os.first(where: { $0 < 1 }) {
+            throw node.error(.invalidModel, "attribute 'output_shape' has invalid value \(bad)")
+        }
+    }
+
+    /// Checks `X`, `W` and `B` shapes and resolves kernel, strides, dilations, the
+    /// (possibly negative, when derived from output_shape) pads and the output spatial shape.
+    public static func geometry(_ node: Node, x: [Int], w: [Int], b: [Int]?) throws -> WindowGeometry.Window {
+        guard x.count >= 3 else { throw node.error(.invalidModel, "input X must have rank >= 3 (N, C, spatial…), got \(x)") }
+        guard w.count == x.count else {
+            throw node.error(.invalidModel, "weight W \(w) must have the same rank as X \(x)")
+        }
+        let group = try node.int("group", default: 1)
+        let c = x[1]
+        guard w[0] == c, c % group == 0 else {
+            throw node.error(.invalidModel, "weight W \(w) must have X's \(c) channels first, divisible by group \(group)")
+        }
+        guard w[1] >= 1 else { throw node.error(.invalidModel, "weight W \(w) has no output channels") }
+        let m = w[1] * group
+        let n = x.count - 2
+        let kernel = Array(w[2...])
+        if let ks = try node.ints("kernel_shape"), !ks.isEmpty, ks != kernel {
+            throw node.error(.invalidModel, "attribute kernel_shape \(ks) does not match the weight's spatial shape \(kernel)")
+        }
+        if let b {
+            guard b == [m] else { throw node.error(.invalidModel, "bias B \(b) must have shape [\(m)]") }
+        }
+        let input = Array(x[2...])
+        let strides = try WindowGeometry.list(node, "strides", count: n, default: 1, minimum: 1)
+        let dilations = try WindowGeometry.list(node, "dilations", count: n, default: 1, minimum: 1)
+        let outPad = try WindowGeometry.list(node, "output_padding", count: n, default: 0, minimum: 0)
+        let mode = try WindowGeometry.autoPad(node)
+        var requested: [Int]? = nil
+        if let os = try node.ints("output_shape"), !os.isEmpty {
+            if os.count == n { requested = os }
+            else if os.count == n + 2 { requested = Array(os[2...]) }
+            else { throw node.error(.invalidModel, "attribute 'output_shape' has \(os.count) values, expected \(n)") }
+        }
+        var pads = [Int](repeating: 0, count: 2 * n)
+        if requested == nil && mode == "NOTSET" {
+            pads = try WindowGeometry.list(node, "pads", count: 2 * n, default: 0, minimum: 0)
+        }
+        var win = WindowGeometry.Window(kernel: kernel, strides: strides, dilations: dilations,
+                                        padsBegin: Array(pads[0..<n]), padsEnd: Array(pads[n..<(2 * n)]),
+                                        output: [Int](repeating: 0, count: n))
+        for i in 0..<n {
+            let ek = (kernel[i] - 1) * dilations[i] + 1
+            let full = strides[i] * (input[i] - 1) + outPad[i] + ek
+            if let requested {
+                let total = full - requested[i]
+                if mode == "SAME_UPPER" {
+                    win.padsBegin[i] = total / 2
+                } else {
+                    win.padsBegin[i] = total - total / 2
+                }
+                win.padsEnd[i] = total - win.padsBegin[i]
+                win.output[i] = requested[i]
+            } else if mode == "SAME_UPPER" || mode == "SAME_LOWER" {
+                let out = input[i] * strides[i]
+                let total = Swift.max(0, full - out)
+                win.padsBegin[i] = mode == "SAME_UPPER" ? total / 2 : total - total / 2
+                win.padsEnd[i] = total - win.padsBegin[i]
+                win.output[i] = out
+            } else {
+                win.output[i] = full - win.padsBegin[i] - win.padsEnd[i]
+            }
+        }
+        if win.output.contains(where: { $0 < 1 }) {
+            throw node.error(.invalidModel, "output spatial shape \(win.output) is empty")
+        }
+        return win
+    }
+
+    public static func inferShapes(_ node: Node, _ inputs: [ValueInfo?]) throws -> [ValueInfo] {
+        guard let x = inputs[0], let w = inputs[1] else { throw node.error(.invalidModel, "needs inputs X and W") }
+        guard x.dtype.isFloating, w.dtype.isFloating else {
+            throw node.error(.unsupported, "only floating-point ConvTranspose is supported (X is \(x.dtype), W is \(w.dtype))")
+        }
+        let b = inputs.count > 2 ? inputs[2] : nil
+        let win = try geometry(node, x: x.shape, w: w.shape, b: b?.shape)
+        let group = try node.int("group", default: 1)
+        return [ValueInfo(dtype: x.dtype, shape: [x.shape[0], w.shape[1] * group] + win.output)]
+    }
+
+    public static func reference(_ node: Node, _ inputs: [Tensor?], _ outputs: [ValueInfo]) -> [Tensor] {
+        let x = inputs[0]!, w = inputs[1]!
+        let bias = inputs.count > 2 ? inputs[2] : nil
+        let outShape = outputs[0].shape
+        guard let win = try? geometry(node, x: x.shape, w: w.shape, b: bias?.shape) else {
+            return [Tensor(zeros: outShape, dtype: outputs[0].dtype)]
+        }
+        let group = (try? node.int("group", default: 1)) ?? 1
+        let n = win.kernel.count
+        let batch = x.shape[0], c = x.shape[1]
+        let cg = c / group, mg = w.shape[1], m = mg * group
+        let inSp = Array(x.shape[2...]), outSp = win.output
+        let inPlane = inSp.reduce(1, *), outPlane = outSp.reduce(1, *)
+        let kProd = win.kernel.reduce(1, *)
+        let inStr = Shapes.strides(inSp), outStr = Shapes.strides(outSp)
+
+        // Per kernel position and axis: output offset (k * d - padBegin) and the valid input range.
+        var offs = [Int](repeating: 0, count: kProd * n)
+        var lo = [Int](repeating: 0, count: kProd * n), hi = [Int](repeating: 0, count: kProd * n)
+        var kidx = [Int](repeating: 0, count: n)
+        for kf in 0..<kProd {
+            for d in 0..<n {
+                let off = kidx[d] * win.dilations[d] - win.padsBegin[d]
+                let r = WindowGeometry.validRange(count: inSp[d], stride: win.strides[d], offset: off, limit: outSp[d])
+                offs[kf * n + d] = off
+                lo[kf * n + d] = r.lowerBound
+                hi[kf * n + d] = r.upperBound
+            }
+            var d = n - 1
+            while d >= 0 {
+                kidx[d] += 1
+                if kidx[d] < win.kernel[d] { break }
+                kidx[d] = 0
+                d -= 1
+            }
+        }
+
+        let xv = x.floats, wv = w.floats
+        var y = [Float](repeating: 0, count: batch * m * outPlane)
+        if let bv = bias?.floats {
+            for b in 0..<batch {
+                for oc in 0..<m {
+                    let base = (b * m + oc) * outPlane
+                    for i in 0..<outPlane { y[base + i] = bv[oc] }
+                }
+            }
+        }
+        let last = n - 1
+        let sL = win.strides[last]
+        var idx = [Int](repeating: 0, count: n)
+        y.withUnsafeMutableBufferPointer { yb in
+            xv.withUnsafeBufferPointer { xb in
+                let yp0 = yb.baseAddress!, xp0 = xb.baseAddress!
+                for b in 0..<batch {
+                    for ic in 0..<c {
+                        let g = ic / cg
+                        let xBase = (b * c + ic) * inPlane
+                        for ocl in 0..<mg {
+                            let yBase = (b * m + g * mg + ocl) * outPlane
+                            let wBase = (ic * mg + ocl) * kProd
+                            for kf in 0..<kProd {
+                                let kb = kf * n
+                                var empty = false
+                                for d in 0..<n where lo[kb + d] >= hi[kb + d] { empty = true }
+                                if empty { continue }
+                                let wk = wv[wBase + kf]
+                                let iLo = lo[kb + last], iHi = hi[kb + last]
+                                let offL = offs[kb + last]
+                                for d in 0..<last { idx[d] = lo[kb + d] }
+                                while true {
+                                    var oOff = 0, iOff = 0
+                                    for d in 0..<last {
+                                        iOff += idx[d] * inStr[d]
+                                        oOff += (idx[d] * win.strides[d] + offs[kb + d]) * outStr[d]
+                                    }
+                                    // Flat indices (the output base may be negative; base + i * sL is not).
+                                    let yRow = yBase + oOff + offL
+                                    let xRow = xBase + iOff
+                                    for i in iLo..<iHi { yp0[yRow + i * sL] += wk * xp0[xRow + i] }
+                                    var d = last - 1
+                                    while d >= 0 {
+                                        idx[d] += 1
+                                        if idx[d] < hi[kb + d] { break }
+                                        idx[d] = lo[kb + d]
+                                        d -= 1
+                                    }
+                                    if d < 0 { break }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return [Tensor(shape: outShape, floats: y, dtype: outputs[0].dtype)]
+    }
+}

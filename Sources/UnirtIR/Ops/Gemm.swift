@@ -1,0 +1,94 @@
+/// `Gemm`: Y = alpha * A' * B' + beta * C, where A' and B' are A and B optionally
+/// transposed (`transA`, `transB`) and the optional C is unidirectionally
+/// broadcast to [M, N].
+public enum GemmOp: Operator {
+    public static let schema = OpSchema(inputs: 2...3, attributes: ["alpha", "beta", "transA", "transB"],
+                                        sinceOpset: 1, summary: "general matrix multiply: alpha*A'B' + beta*C")
+
+    public static func validate(_ node: Node) throws {
+        for name in ["transA", "transB"] {
+            let v = try node.int(name, default: 0)
+            guard v == 0 || v == 1 else { throw node.error(.invalidModel, "attribute \(name)=\(v) must be 0 or 1") }
+        }
+        _ = try node.float("alpha", default: 1)
+        _ = try node.float("beta", default: 1)
+    }
+
+    /// M, K, N after applying the transposes; checks shapes.
+    public static func dims(_ node: Node, a: [Int], b: [Int], c: [Int]?) throws -> (m: Int, k: Int, n: Int) {
+        guard a.count == 2, b.count == 2 else {
+            throw node.error(.invalidModel, "inputs A \(a) and B \(b) must be 2-D")
+        }
+        let ta = try node.int("transA", default: 0) == 1, tb = try node.int("transB", default: 0) == 1
+        let m = ta ? a[1] : a[0], k = ta ? a[0] : a[1]
+        let k2 = tb ? b[1] : b[0], n = tb ? b[0] : b[1]
+        guard k == k2 else {
+            throw node.error(.invalidModel, "inner dimensions differ: A \(a) (transA \(ta ? 1 : 0)) and B \(b) (transB \(tb ? 1 : 0))")
+        }
+        if let c {
+            let target = [m, n]
+            var ok = c.count <= 2
+            if ok {
+                for (i, d) in c.enumerated() {
+                    let t = target[i + 2 - c.count]
+                    if d != t && d != 1 { ok = false }
+                }
+            }
+            guard ok else { throw node.error(.invalidModel, "input C \(c) does not broadcast to [\(m), \(n)]") }
+        }
+        return (m, k, n)
+    }
+
+    public static func inferShapes(_ node: Node, _ inputs: [ValueInfo?]) throws -> [ValueInfo] {
+        guard let a = inputs[0], let b = inputs[1] else { throw node.error(.invalidModel, "needs inputs A and B") }
+        guard a.dtype.isFloating, b.dtype.isFloating else {
+            throw node.error(.unsupported, "only floating-point Gemm is supported (A is \(a.dtype), B is \(b.dtype))")
+        }
+        let c = inputs.count > 2 ? inputs[2] : nil
+        if let c, !c.dtype.isFloating {
+            throw node.error(.unsupported, "only floating-point Gemm is supported (C is \(c.dtype))")
+        }
+        let d = try dims(node, a: a.shape, b: b.shape, c: c?.shape)
+        return [ValueInfo(dtype: a.dtype, shape: [d.m, d.n])]
+    }
+
+    public static func reference(_ node: Node, _ inputs: [Tensor?], _ outputs: [ValueInfo]) -> [Tensor] {
+        let a = inputs[0]!, b = inputs[1]!
+        let c = inputs.count > 2 ? inputs[2] : nil
+        guard let d = try? dims(node, a: a.shape, b: b.shape, c: c?.shape) else {
+            return [Tensor(zeros: outputs[0].shape, dtype: outputs[0].dtype)]
+        }
+        let m = d.m, k = d.k, n = d.n
+        let ta = ((try? node.int("transA", default: 0)) ?? 0) == 1
+        let tb = ((try? node.int("transB", default: 0)) ?? 0) == 1
+        let alpha = (try? node.float("alpha", default: 1)) ?? 1
+        let beta = (try? node.float("beta", default: 1)) ?? 1
+        let av = a.floats, bv = b.floats
+        // Element (i, kk) of A' and (kk, j) of B' as flat offsets: index = i * si + kk * sk.
+        let aI = ta ? 1 : k, aK = ta ? m : 1
+        let bK = tb ? 1 : n, bJ = tb ? k : 1
+        var y = [Float](repeating: 0, count: m * n)
+        y.withUnsafeMutableBufferPointer { yp in
+            av.withUnsafeBufferPointer { ap in
+                bv.withUnsafeBufferPointer { bp in
+                    for i in 0..<m {
+                        for kk in 0..<k {
+                            let x = ap[i * aI + kk * aK]
+                            let bBase = kk * bK
+                            for j in 0..<n { yp[i * n + j] += x * bp[bBase + j * bJ] }
+                        }
+                        for j in 0..<n { yp[i * n + j] *= alpha }
+                    }
+                }
+            }
+        }
+        if let c {
+            let cv = c.floats
+            let st = Shapes.broadcastStrides(c.shape, to: [m, n])
+            for i in 0..<m {
+                for j in 0..<n { y[i * n + j] += beta * cv[i * st[0] + j * st[1]] }
+            }
+        }
+        return [Tensor(shape: [m, n], floats: y, dtype: a.dtype)]
+    }
+}

@@ -1,0 +1,16 @@
+/// `Reciprocal`: y = 1 / x, elementwise (floating-point only; 1/0 is inf).
+public enum ReciprocalOp: Operator {
+    public static let schema = OpSchema(inputs: 1...1, sinceOpset: 6, summary: "y = 1 / x")
+
+    public static func inferShapes(_ node: Node, _ inputs: [ValueInfo?]) throws -> [ValueInfo] {
+        let out = try Elementwise.sameAsInput(node, inputs)
+        guard out[0].dtype.isFloating else {
+            throw node.error(.invalidModel, "expects a floating-point input, got \(out[0].dtype.rawValue)")
+        }
+        return out
+    }
+
+    public static func reference(_ node: Node, _ inputs: [Tensor?], _ outputs: [ValueInfo]) -> [Tensor] {
+        [Elementwise.mapFloat(inputs[0]!) { 1 / $0 }]
+    }
+}

@@ -1,0 +1,37 @@
+import Foundation
+import UnirtIR
+import UnirtONNX
+
+/// Loads a model file and applies the options every command shares.
+enum ModelLoading {
+    static func load(_ path: String, batch: Int?) throws -> (ONNXModel, Graph) {
+        let model = try ONNXModel(contentsOf: path)
+        var graph = model.graph
+        if let batch {
+            graph = try graph.overridingBatch(batch)
+        }
+        return (model, graph)
+    }
+
+    /// Parses repeated `NAME=FILE.npy` options into tensors.
+    static func inputs(_ specs: [String]) throws -> [String: Tensor] {
+        var result: [String: Tensor] = [:]
+        for spec in specs {
+            guard let eq = spec.firstIndex(of: "="), eq != spec.startIndex else {
+                throw CLIError("--input '\(spec)': expected NAME=FILE.npy")
+            }
+            let name = String(spec[..<eq])
+            let file = String(spec[spec.index(after: eq)...])
+            guard result[name] == nil else { throw CLIError("--input '\(name)' given twice") }
+            result[name] = try Tensor(npyFile: file)
+        }
+        return result
+    }
+
+    /// A file name for a tensor name (path separators and odd characters replaced).
+    static func fileName(for tensor: String) -> String {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        let s = String(tensor.map { allowed.contains($0) ? $0 : "_" })
+        return s.isEmpty || s.hasPrefix(".") ? "_" + s : s
+    }
+}

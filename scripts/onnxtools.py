@@ -40,7 +40,8 @@ def dequantize(x: np.ndarray, scale: np.ndarray, zero_point: np.ndarray | None =
     if zp.shape != scale.shape:
         raise ValueError(f"zero point shape {zp.shape} differs from scale shape {scale.shape}")
     rank = x.ndim
-    if rank > 0:
+    per_tensor = block_size <= 0 and scale.size == 1 and scale.ndim <= 1
+    if not per_tensor:  # the axis only matters per-axis and blocked
         axis = axis + rank if axis < 0 else axis
         if not 0 <= axis < rank:
             raise ValueError(f"axis {axis} out of range for rank {rank}")
@@ -58,7 +59,7 @@ def dequantize(x: np.ndarray, scale: np.ndarray, zero_point: np.ndarray | None =
         index = np.arange(n) // block_size
         scale_full = np.take(scale, index, axis=axis)
         zp_full = np.take(zp, index, axis=axis)
-    elif scale.size == 1 and scale.ndim <= 1:
+    elif per_tensor:
         scale_full = scale.reshape(())
         zp_full = zp.reshape(())
     else:
@@ -221,7 +222,7 @@ def ort_session(model: onnx.ModelProto | str | bytes, optimize: bool = False):
     import onnxruntime as ort
 
     so = ort.SessionOptions()
-    so.log_severity_level = 3
+    so.log_severity_level = 4  # errors surface as exceptions; keep stderr quiet
     so.graph_optimization_level = (ort.GraphOptimizationLevel.ORT_ENABLE_ALL if optimize
                                    else ort.GraphOptimizationLevel.ORT_DISABLE_ALL)
     if isinstance(model, onnx.ModelProto):

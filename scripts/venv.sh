@@ -15,13 +15,19 @@ onnxruntime==1.32.0
 pillow==12.0.0"
 
 PY="${PYTHON:-python3}"
-want="$(printf '%s\npython=%s\n' "$REQUIREMENTS" "$("$PY" -c 'import sys; print(sys.version.split()[0])')")"
+version='import sys; print(sys.version.split()[0])'
+pyver="$("$PY" -c "$version")"
+want="$(printf '%s\npython=%s\n' "$REQUIREMENTS" "$pyver")"
 
 if [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
     exit 0
 fi
 
 echo "venv: setting up $VENV"
+# A venv made by another Python (or broken) is rebuilt from scratch.
+if [ -e "$VENV" ] && [ "$("$VENV/bin/python" -c "$version" 2>/dev/null || true)" != "$pyver" ]; then
+    rm -rf "$VENV"
+fi
 if [ ! -x "$VENV/bin/python" ]; then
     "$PY" -m venv "$VENV"
 fi
@@ -29,6 +35,5 @@ req="$(mktemp)"
 trap 'rm -f "$req"' EXIT
 printf '%s\n' "$REQUIREMENTS" >"$req"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
-"$VENV/bin/python" -c 'import numpy, onnx, onnxruntime, PIL' 
 printf '%s' "$want" >"$STAMP"
 echo "venv: ready ($("$VENV/bin/python" -c 'import numpy, onnx, onnxruntime, PIL; print("numpy", numpy.__version__, "onnx", onnx.__version__, "onnxruntime", onnxruntime.__version__, "pillow", PIL.__version__)'))"

@@ -50,7 +50,9 @@ extension Graph {
                 var t = target.ints
                 guard let t0 = t.first else { throw refuse(node, "reshapes to a scalar") }
                 switch t0 {
-                case 0, -1 where !t.dropFirst().contains(-1):
+                case 0:
+                    break
+                case -1 where !t.dropFirst().contains(-1):
                     break
                 case 1, Int64(n):
                     t[0] = Int64(n)
@@ -103,7 +105,12 @@ extension Graph {
         }
 
         // Shapes must still agree at the new batch, and every output keep batch n.
-        let check = try g.specialized()
+        let check: SpecializedGraph
+        do {
+            check = try g.specialized()
+        } catch let e as IRError {
+            throw IRError(.invalidInput, "cannot override batch to \(n): \(e.message)")
+        }
         for out in g.outputs {
             let shape = check.values[out.name]?.shape ?? []
             if axisOf[out.name] != nil, shape.first != n, out.dims?.first?.fixedValue == 1 {

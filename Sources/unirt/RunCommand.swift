@@ -25,7 +25,15 @@ struct RunCommand: ParsableCommand {
         let (_, graph) = try ModelLoading.load(model, batch: batch)
         let inputs = try ModelLoading.inputs(input)
         let session = Session(graph: graph)
-        let outputs = try session.run(inputs)
+        let outputs: [String: Tensor]
+        do {
+            outputs = try session.run(inputs)
+        } catch let e as RuntimeError where e.code == .invalidInput {
+            // Name the file the offending tensor came from.
+            let file = input.first { e.message.contains("input '\($0.split(separator: "=").first ?? "")'") }
+            guard let file, let path = file.split(separator: "=", maxSplits: 1).last else { throw e }
+            throw CLIError("\(path): \(e.message)")
+        }
         do {
             try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true)
         } catch {

@@ -178,6 +178,7 @@ final class TensorOpsTests: XCTestCase {
         XCTAssertEqual(try one(.squeeze, [x], opset: 13).shape, [3])
         XCTAssertEqual(try one(.squeeze, [x, i([1], [0])], opset: 13).shape, [3, 1])
         XCTAssertEqual(try one(.squeeze, [x, i([1], [0])], opset: 13).floats, [1, 2, 3])
+        XCTAssertEqual(try one(.squeeze, [x, i([0], [])], opset: 13).shape, [3])
         assertFails(.invalidModel, .squeeze, [x, i([1], [1])], opset: 13)
         assertFails(.invalidModel, .squeeze, [x], ["axes": .ints([3])], opset: 11)
         assertFails(.unsupported, .squeeze, [x, i([1], [0])], opset: 13, runtime: [1])

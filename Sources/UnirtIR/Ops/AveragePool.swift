@@ -16,7 +16,7 @@ public enum AveragePoolOp: Operator {
     public static func inferShapes(_ node: Node, _ inputs: [ValueInfo?]) throws -> [ValueInfo] {
         guard let x = inputs[0] else { throw node.error(.invalidModel, "input X is missing") }
         guard x.dtype.isFloating else {
-            throw node.error(.unsupported, "only floating-point AveragePool is supported (X is \(x.dtype))")
+            throw node.error(.invalidModel, "AveragePool requires floating-point inputs (X is \(x.dtype))")
         }
         let win = try Pooling.geometry(node, x: x.shape)
         return [ValueInfo(dtype: x.dtype, shape: [x.shape[0], x.shape[1]] + win.output)]

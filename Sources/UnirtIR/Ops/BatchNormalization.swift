@@ -21,7 +21,7 @@ public enum BatchNormalizationOp: Operator {
     public static func inferShapes(_ node: Node, _ inputs: [ValueInfo?]) throws -> [ValueInfo] {
         guard let x = inputs[0] else { throw node.error(.invalidModel, "input X is missing") }
         guard x.dtype.isFloating else {
-            throw node.error(.unsupported, "only floating-point BatchNormalization is supported (X is \(x.dtype))")
+            throw node.error(.invalidModel, "BatchNormalization requires floating-point inputs (X is \(x.dtype))")
         }
         guard x.shape.count >= 2 else { throw node.error(.invalidModel, "input X must have rank >= 2 (N, C, …), got \(x.shape)") }
         let c = x.shape[1]

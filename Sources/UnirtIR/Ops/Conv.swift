@@ -78,6 +78,9 @@ public enum WindowGeometry {
         guard kernel.count == n else {
             throw node.error(.invalidModel, "kernel has \(kernel.count) spatial dims but the input has \(n)")
         }
+        if let bad = kernel.first(where: { $0 < 1 }) {
+            throw node.error(.invalidModel, "kernel dimension \(bad) in \(kernel) must be positive")
+        }
         let strides = try list(node, "strides", count: n, default: 1, minimum: 1)
         let dilations = try list(node, "dilations", count: n, default: 1, minimum: 1)
         let mode = try autoPad(node)
@@ -157,7 +160,7 @@ public enum ConvOp: Operator {
     public static func inferShapes(_ node: Node, _ inputs: [ValueInfo?]) throws -> [ValueInfo] {
         guard let x = inputs[0], let w = inputs[1] else { throw node.error(.invalidModel, "needs inputs X and W") }
         guard x.dtype.isFloating, w.dtype.isFloating else {
-            throw node.error(.unsupported, "only floating-point Conv is supported (X is \(x.dtype), W is \(w.dtype))")
+            throw node.error(.invalidModel, "Conv requires floating-point inputs (X is \(x.dtype), W is \(w.dtype))")
         }
         let b = inputs.count > 2 ? inputs[2] : nil
         let win = try geometry(node, x: x.shape, w: w.shape, b: b?.shape)
@@ -202,22 +205,25 @@ public enum ConvOp: Operator {
         }
 
         let xv = x.floats, wv = w.floats
-        let bv = bias?.floats
         var y = [Float](repeating: 0, count: batch * m * outPlane)
+        if let bv = bias?.floats {
+            for b in 0..<batch {
+                for oc in 0..<m {
+                    let base = (b * m + oc) * outPlane
+                    for i in 0..<outPlane { y[base + i] = bv[oc] }
+                }
+            }
+        }
         let last = n - 1
         let sL = win.strides[last]
         var idx = [Int](repeating: 0, count: n)
         y.withUnsafeMutableBufferPointer { yb in
             xv.withUnsafeBufferPointer { xb in
-                let yp0 = yb.baseAddress!, xp0 = xb.baseAddress!
+                guard let yp0 = yb.baseAddress, let xp0 = xb.baseAddress else { return }  // empty tensors
                 for b in 0..<batch {
                     for oc in 0..<m {
                         let g = oc / mg
                         let yBase = (b * m + oc) * outPlane
-                        if let bv {
-                            let bval = bv[oc]
-                            for i in 0..<outPlane { yp0[yBase + i] = bval }
-                        }
                         for icl in 0..<cg {
                             let xBase = (b * c + g * cg + icl) * inPlane
                             let wBase = (oc * cg + icl) * kProd
@@ -236,13 +242,14 @@ public enum ConvOp: Operator {
                                         oOff += idx[d] * outStr[d]
                                         iOff += (idx[d] * win.strides[d] + offs[kb + d]) * inStr[d]
                                     }
-                                    // Flat indices (the input base may be negative; base + o * sL is not).
-                                    let yRow = yBase + oOff
-                                    let xRow = xBase + iOff + offL
+                                    // Output run [oLo, oHi) of this row and the input elements it reads.
+                                    let yr = yp0 + (yBase + oOff + oLo)
+                                    let xr = UnsafePointer(xp0) + (xBase + iOff + offL + oLo * sL)
+                                    let count = oHi - oLo
                                     if sL == 1 {
-                                        for o in oLo..<oHi { yp0[yRow + o] += wk * xp0[xRow + o] }
+                                        for o in 0..<count { yr[o] += wk * xr[o] }
                                     } else {
-                                        for o in oLo..<oHi { yp0[yRow + o] += wk * xp0[xRow + o * sL] }
+                                        for o in 0..<count { yr[o] += wk * xr[o * sL] }
                                     }
                                     var d = last - 1
                                     while d >= 0 {

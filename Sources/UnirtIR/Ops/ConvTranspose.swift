@@ -42,6 +42,9 @@ public enum ConvTransposeOp: Operator {
         if let b {
             guard b == [m] else { throw node.error(.invalidModel, "bias B \(b) must have shape [\(m)]") }
         }
+        if let bad = kernel.first(where: { $0 < 1 }) {
+            throw node.error(.invalidModel, "kernel dimension \(bad) in \(kernel) must be positive")
+        }
         let input = Array(x[2...])
         let strides = try WindowGeometry.list(node, "strides", count: n, default: 1, minimum: 1)
         let dilations = try WindowGeometry.list(node, "dilations", count: n, default: 1, minimum: 1)
@@ -63,21 +66,16 @@ public enum ConvTransposeOp: Operator {
         for i in 0..<n {
             let ek = (kernel[i] - 1) * dilations[i] + 1
             let full = strides[i] * (input[i] - 1) + outPad[i] + ek
-            if let requested {
-                let total = full - requested[i]
-                if mode == "SAME_UPPER" {
-                    win.padsBegin[i] = total / 2
-                } else {
-                    win.padsBegin[i] = total - total / 2
-                }
+            // A requested size, or input * stride for SAME_*; the total padding may be
+            // negative (the output extends past the last kernel tap) and is split with
+            // floor division: SAME_UPPER puts the smaller half first, the others the larger.
+            let target: Int? = requested?[i] ?? (mode == "SAME_UPPER" || mode == "SAME_LOWER" ? input[i] * strides[i] : nil)
+            if let target {
+                let total = full - target
+                let half = WindowGeometry.floorDiv(total, 2)
+                win.padsBegin[i] = mode == "SAME_UPPER" ? half : total - half
                 win.padsEnd[i] = total - win.padsBegin[i]
-                win.output[i] = requested[i]
-            } else if mode == "SAME_UPPER" || mode == "SAME_LOWER" {
-                let out = input[i] * strides[i]
-                let total = Swift.max(0, full - out)
-                win.padsBegin[i] = mode == "SAME_UPPER" ? total / 2 : total - total / 2
-                win.padsEnd[i] = total - win.padsBegin[i]
-                win.output[i] = out
+                win.output[i] = target
             } else {
                 win.output[i] = full - win.padsBegin[i] - win.padsEnd[i]
             }
@@ -91,7 +89,7 @@ public enum ConvTransposeOp: Operator {
     public static func inferShapes(_ node: Node, _ inputs: [ValueInfo?]) throws -> [ValueInfo] {
         guard let x = inputs[0], let w = inputs[1] else { throw node.error(.invalidModel, "needs inputs X and W") }
         guard x.dtype.isFloating, w.dtype.isFloating else {
-            throw node.error(.unsupported, "only floating-point ConvTranspose is supported (X is \(x.dtype), W is \(w.dtype))")
+            throw node.error(.invalidModel, "ConvTranspose requires floating-point inputs (X is \(x.dtype), W is \(w.dtype))")
         }
         let b = inputs.count > 2 ? inputs[2] : nil
         let win = try geometry(node, x: x.shape, w: w.shape, b: b?.shape)
@@ -151,7 +149,7 @@ public enum ConvTransposeOp: Operator {
         var idx = [Int](repeating: 0, count: n)
         y.withUnsafeMutableBufferPointer { yb in
             xv.withUnsafeBufferPointer { xb in
-                let yp0 = yb.baseAddress!, xp0 = xb.baseAddress!
+                guard let yp0 = yb.baseAddress, let xp0 = xb.baseAddress else { return }  // empty tensors
                 for b in 0..<batch {
                     for ic in 0..<c {
                         let g = ic / cg
@@ -174,10 +172,15 @@ public enum ConvTransposeOp: Operator {
                                         iOff += idx[d] * inStr[d]
                                         oOff += (idx[d] * win.strides[d] + offs[kb + d]) * outStr[d]
                                     }
-                                    // Flat indices (the output base may be negative; base + i * sL is not).
-                                    let yRow = yBase + oOff + offL
-                                    let xRow = xBase + iOff
-                                    for i in iLo..<iHi { yp0[yRow + i * sL] += wk * xp0[xRow + i] }
+                                    // Input run [iLo, iHi) of this row and the output elements it feeds.
+                                    let yr = yp0 + (yBase + oOff + offL + iLo * sL)
+                                    let xr = UnsafePointer(xp0) + (xBase + iOff + iLo)
+                                    let count = iHi - iLo
+                                    if sL == 1 {
+                                        for i in 0..<count { yr[i] += wk * xr[i] }
+                                    } else {
+                                        for i in 0..<count { yr[i * sL] += wk * xr[i] }
+                                    }
                                     var d = last - 1
                                     while d >= 0 {
                                         idx[d] += 1

@@ -64,20 +64,29 @@ public enum GemmOp: Operator {
         let alpha = (try? node.float("alpha", default: 1)) ?? 1
         let beta = (try? node.float("beta", default: 1)) ?? 1
         let av = a.floats, bv = b.floats
-        // Element (i, kk) of A' and (kk, j) of B' as flat offsets: index = i * si + kk * sk.
+        // Element (i, kk) of A' is at i * aI + kk * aK; element (kk, j) of B' at kk * bK + j * bJ.
         let aI = ta ? 1 : k, aK = ta ? m : 1
         let bK = tb ? 1 : n, bJ = tb ? k : 1
         var y = [Float](repeating: 0, count: m * n)
-        y.withUnsafeMutableBufferPointer { yp in
-            av.withUnsafeBufferPointer { ap in
-                bv.withUnsafeBufferPointer { bp in
-                    for i in 0..<m {
-                        for kk in 0..<k {
-                            let x = ap[i * aI + kk * aK]
-                            let bBase = kk * bK
-                            for j in 0..<n { yp[i * n + j] += x * bp[bBase + j * bJ] }
+        // Empty operands (k = 0 or an empty result) leave the product at zero.
+        if k > 0 && m * n > 0 {
+            y.withUnsafeMutableBufferPointer { yp in
+                av.withUnsafeBufferPointer { ap in
+                    bv.withUnsafeBufferPointer { bp in
+                        let y0 = yp.baseAddress!, b0 = bp.baseAddress!
+                        for i in 0..<m {
+                            let yRow = y0 + i * n
+                            for kk in 0..<k {
+                                let x = ap[i * aI + kk * aK]
+                                let bRow = b0 + kk * bK
+                                if bJ == 1 {
+                                    for j in 0..<n { yRow[j] += x * bRow[j] }
+                                } else {
+                                    for j in 0..<n { yRow[j] += x * bRow[j * bJ] }
+                                }
+                            }
+                            for j in 0..<n { yRow[j] *= alpha }
                         }
-                        for j in 0..<n { yp[i * n + j] *= alpha }
                     }
                 }
             }

@@ -6,7 +6,7 @@ public enum GlobalMaxPoolOp: Operator {
     public static func inferShapes(_ node: Node, _ inputs: [ValueInfo?]) throws -> [ValueInfo] {
         guard let x = inputs[0] else { throw node.error(.invalidModel, "input X is missing") }
         guard x.dtype.isFloating else {
-            throw node.error(.unsupported, "only floating-point GlobalMaxPool is supported (X is \(x.dtype))")
+            throw node.error(.invalidModel, "GlobalMaxPool requires floating-point inputs (X is \(x.dtype))")
         }
         guard x.shape.count >= 2 else { throw node.error(.invalidModel, "input X must have rank >= 2 (N, C, …), got \(x.shape)") }
         return [ValueInfo(dtype: x.dtype, shape: [x.shape[0], x.shape[1]] + [Int](repeating: 1, count: x.shape.count - 2))]

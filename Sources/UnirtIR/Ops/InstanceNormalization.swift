@@ -13,7 +13,7 @@ public enum InstanceNormalizationOp: Operator {
     public static func inferShapes(_ node: Node, _ inputs: [ValueInfo?]) throws -> [ValueInfo] {
         guard let x = inputs[0] else { throw node.error(.invalidModel, "input X is missing") }
         guard x.dtype.isFloating else {
-            throw node.error(.unsupported, "only floating-point InstanceNormalization is supported (X is \(x.dtype))")
+            throw node.error(.invalidModel, "InstanceNormalization requires floating-point inputs (X is \(x.dtype))")
         }
         guard x.shape.count >= 3 else { throw node.error(.invalidModel, "input X must have rank >= 3 (N, C, spatial…), got \(x.shape)") }
         let c = x.shape[1]

@@ -50,17 +50,21 @@ public enum MatMulOp: Operator {
         if a.dtype.isFloating {
             let av = a.floats, bv = b.floats
             var c = [Float](repeating: 0, count: total)
-            c.withUnsafeMutableBufferPointer { cp in
-                av.withUnsafeBufferPointer { ap in
-                    bv.withUnsafeBufferPointer { bp in
-                        Elementwise.forEachBroadcast(p.batch, sa, sb) { o, ia, ib in
-                            let cBase = o * mn
-                            for i in 0..<p.m {
-                                let row = cBase + i * p.n
-                                for kk in 0..<p.k {
-                                    let av = ap[ia + i * p.k + kk]
-                                    let bRow = ib + kk * p.n
-                                    for j in 0..<p.n { cp[row + j] += av * bp[bRow + j] }
+            // Empty operands (k = 0 or an empty result) leave c at zero.
+            if total > 0 && p.k > 0 {
+                c.withUnsafeMutableBufferPointer { cp in
+                    av.withUnsafeBufferPointer { ap in
+                        bv.withUnsafeBufferPointer { bp in
+                            let c0 = cp.baseAddress!, a0 = ap.baseAddress!, b0 = bp.baseAddress!
+                            Elementwise.forEachBroadcast(p.batch, sa, sb) { o, ia, ib in
+                                for i in 0..<p.m {
+                                    let cRow = c0 + (o * mn + i * p.n)
+                                    let aRow = a0 + (ia + i * p.k)
+                                    for kk in 0..<p.k {
+                                        let x = aRow[kk]
+                                        let bRow = b0 + (ib + kk * p.n)
+                                        for j in 0..<p.n { cRow[j] += x * bRow[j] }
+                                    }
                                 }
                             }
                         }

@@ -41,7 +41,8 @@ public enum Reduction {
             given = try node.ints("axes") ?? []
         } else {
             given = (axesInput ?? []).map { Int($0) }
-            if given.isEmpty && (try node.int("noop_with_empty_axes", default: 0)) == 1 { return nil }
+            let noop = try node.int("noop_with_empty_axes", default: 0) == 1
+            if given.isEmpty && noop { return nil }
         }
         if given.isEmpty { return Array(0..<rank) }
         var out: [Int] = []

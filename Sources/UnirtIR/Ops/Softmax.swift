@@ -34,7 +34,7 @@ public enum SoftmaxOp: Operator {
     public static func inferShapes(_ node: Node, _ inputs: [ValueInfo?]) throws -> [ValueInfo] {
         guard let x = inputs[0] else { throw node.error(.invalidModel, "input is missing") }
         guard x.dtype.isFloating else {
-            throw node.error(.unsupported, "only floating-point Softmax is supported (input is \(x.dtype))")
+            throw node.error(.invalidModel, "Softmax requires floating-point inputs (input is \(x.dtype))")
         }
         _ = try layout(node, shape: x.shape)
         return [ValueInfo(dtype: x.dtype, shape: x.shape)]

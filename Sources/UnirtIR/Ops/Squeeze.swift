@@ -28,7 +28,8 @@ public enum SqueezeOp: Operator {
             guard !c.dtype.isFloating, c.shape.count <= 1 else {
                 throw node.error(.invalidModel, "input 'axes' must be a 1-D integer tensor, got \(c.typeDescription)")
             }
-            axes = c.ints.map { Int($0) }
+            // An empty axes tensor squeezes every size-1 dimension, as onnxruntime does.
+            if c.count > 0 { axes = c.ints.map { Int($0) } }
         }
         guard let axes else {
             return [ValueInfo(dtype: x.dtype, shape: x.shape.filter { $0 != 1 })]

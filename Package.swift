@@ -8,6 +8,8 @@ let staticLink = ProcessInfo.processInfo.environment["UNIRT_STATIC"] == "1"
 
 let protobufLink: [LinkerSetting] = staticLink
     ? [.linkedLibrary(":libprotobuf-c.a")] : [.linkedLibrary("protobuf-c")]
+let uvLink: [LinkerSetting] = staticLink
+    ? [.linkedLibrary("uv_a"), .linkedLibrary("pthread"), .linkedLibrary("dl")] : [.linkedLibrary("uv")]
 let blasLink: [LinkerSetting] = staticLink
     ? [.linkedLibrary(":libopenblas.a"), .linkedLibrary("pthread"), .linkedLibrary("m")]
     : [.linkedLibrary("openblas")]
@@ -20,21 +22,36 @@ let package = Package(
         .library(name: "UnirtIR", targets: ["UnirtIR"]),
         .library(name: "UnirtONNX", targets: ["UnirtONNX"]),
         .library(name: "UnirtRuntime", targets: ["UnirtRuntime"]),
+        .library(name: "UnirtClient", targets: ["UnirtClient"]),
+        .executable(name: "unirtd", targets: ["unirtd"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // System libraries: header-only module maps; linking is decided here.
         .systemLibrary(name: "CProtobufC", path: "Sources/CProtobufC"),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CUV", path: "Sources/CUV"),
+
+        // SIMD microkernels (AVX2/FMA with portable fallbacks, chosen at run time).
+        .target(
+            name: "CUnirtKernels",
+            path: "Sources/CUnirtKernels",
+            cSettings: [.unsafeFlags(["-O3", "-fno-strict-aliasing"])]),
 
         // Generated protobuf-c code (scripts/gen-protos.sh).
         .target(
             name: "COnnxProto",
             dependencies: ["CProtobufC"],
             path: "Sources/COnnxProto",
+            linkerSettings: protobufLink),
+        .target(
+            name: "CUnirtProto",
+            dependencies: ["CProtobufC"],
+            path: "Sources/CUnirtProto",
             linkerSettings: protobufLink),
 
         // Graph IR: dtypes, tensors, shapes, graphs and the operator registry.
@@ -46,17 +63,53 @@ let package = Package(
             dependencies: ["UnirtIR", "COnnxProto", "CProtobufC"],
             path: "Sources/UnirtONNX"),
 
+        // Graph optimizer passes (offline step).
+        .target(name: "UnirtOptimizer", dependencies: ["UnirtIR"], path: "Sources/UnirtOptimizer"),
+
+        // Calibration, quantization, calibration cache and report (offline step).
+        .target(name: "UnirtQuant", dependencies: ["UnirtIR"], path: "Sources/UnirtQuant"),
+
         // Execution: planner, activation arena, CPU kernels.
         .target(
             name: "UnirtRuntime",
-            dependencies: ["UnirtIR", "CBLAS", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["UnirtIR", "CBLAS", "CUnirtKernels", .product(name: "Logging", package: "swift-log")],
             path: "Sources/UnirtRuntime",
             linkerSettings: blasLink),
+
+        // Serving core: scheduler, batcher, queues (pure Swift, no libuv).
+        .target(
+            name: "UnirtServing",
+            dependencies: ["UnirtIR", "UnirtRuntime", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/UnirtServing"),
+
+        // Transport: libuv loop on a Unix socket, protobuf-c frames.
+        .target(
+            name: "UnirtTransport",
+            dependencies: ["UnirtServing", "UnirtIR", "CUV", "CUnirtProto", "CProtobufC",
+                           .product(name: "Logging", package: "swift-log")],
+            path: "Sources/UnirtTransport",
+            linkerSettings: uvLink),
+
+        // Client library for unirtd.
+        .target(
+            name: "UnirtClient",
+            dependencies: ["UnirtIR", "CUnirtProto", "CProtobufC"],
+            path: "Sources/UnirtClient"),
+
+        .executableTarget(
+            name: "unirtd",
+            dependencies: [
+                "UnirtIR", "UnirtONNX", "UnirtRuntime", "UnirtServing", "UnirtTransport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            path: "Sources/unirtd"),
 
         .executableTarget(
             name: "unirt",
             dependencies: [
-                "UnirtIR", "UnirtONNX", "UnirtRuntime",
+                "UnirtIR", "UnirtONNX", "UnirtRuntime", "UnirtOptimizer", "UnirtQuant", "UnirtClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -64,7 +117,8 @@ let package = Package(
 
         .testTarget(
             name: "UnirtTests",
-            dependencies: ["UnirtIR", "UnirtONNX", "UnirtRuntime"],
+            dependencies: ["UnirtIR", "UnirtONNX", "UnirtRuntime", "UnirtOptimizer", "UnirtQuant",
+                           "UnirtServing", "UnirtTransport", "UnirtClient", "CUnirtKernels"],
             path: "Tests/UnirtTests"),
     ],
     swiftLanguageModes: [.v6]

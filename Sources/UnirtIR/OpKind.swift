@@ -22,6 +22,7 @@ public enum OpKind: String, Sendable, CaseIterable, Hashable {
     case expand = "Expand"
     case flatten = "Flatten"
     case floor = "Floor"
+    case fusedConv = "FusedConv"
     case gather = "Gather"
     case gemm = "Gemm"
     case globalAveragePool = "GlobalAveragePool"
@@ -89,6 +90,7 @@ public enum OpKind: String, Sendable, CaseIterable, Hashable {
         case .expand: return ExpandOp.self
         case .flatten: return FlattenOp.self
         case .floor: return FloorOp.self
+        case .fusedConv: return FusedConvOp.self
         case .gather: return GatherOp.self
         case .gemm: return GemmOp.self
         case .globalAveragePool: return GlobalAveragePoolOp.self
@@ -134,4 +136,9 @@ public enum OpKind: String, Sendable, CaseIterable, Hashable {
         case .`where`: return WhereOp.self
         }
     }
+}
+
+extension OpKind {
+    /// Operators the optimizer creates; the ONNX importer refuses them in model files.
+    public static let internalOnly: Set<OpKind> = [.fusedConv]
 }

@@ -90,7 +90,7 @@ struct GraphConverter {
         guard domain.isEmpty || domain == "ai.onnx" else {
             throw ImportError(.unsupported, "\(label): node '\(name)' (\(opType), domain \(domain) opset \(opsets[domain] ?? 0)): operators outside the default ONNX domain are not supported")
         }
-        guard let op = OpKind(rawValue: opType) else {
+        guard let op = OpKind(rawValue: opType), !OpKind.internalOnly.contains(op) else {
             throw ImportError(.unsupported, "\(label): node '\(name)' (\(opType), opset \(opset)): operator \(opType) is not supported (see docs/operators.md)")
         }
         guard opset >= op.definition.schema.sinceOpset else {

@@ -1,0 +1,40 @@
+#include "unirt_kernels.h"
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
+static int simd_enabled = 1;
+
+void unirt_cpu_set_simd_enabled(int enabled) { simd_enabled = enabled; }
+
+uint32_t unirt_cpu_features(void) {
+    static int cached = -1;
+    if (!simd_enabled) return 0;
+    if (cached >= 0) return (uint32_t)cached;
+    uint32_t f = 0;
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned a, b, c, d;
+    if (__get_cpuid(1, &a, &b, &c, &d)) {
+        int osxsave = (c >> 27) & 1;
+        if ((c >> 12) & 1) f |= UNIRT_CPU_FMA;
+        if ((c >> 29) & 1) f |= UNIRT_CPU_F16C;
+        if (osxsave) {
+            unsigned xlo, xhi;
+            __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
+            int ymm = (xlo & 6) == 6;
+            int zmm = (xlo & 0xe6) == 0xe6;
+            if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
+                if (ymm && ((b >> 5) & 1)) f |= UNIRT_CPU_AVX2;
+                if (zmm && ((b >> 16) & 1)) f |= UNIRT_CPU_AVX512F;
+                if (zmm && ((c >> 11) & 1)) f |= UNIRT_CPU_AVX512VNNI;
+            }
+            if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) {
+                if (ymm && ((a >> 4) & 1)) f |= UNIRT_CPU_AVXVNNI;
+            }
+            if (!ymm) f &= ~(uint32_t)(UNIRT_CPU_FMA | UNIRT_CPU_F16C);
+        }
+    }
+#endif
+    cached = (int)f;
+    return f;
+}

@@ -1,0 +1,2 @@
+#include "unirt_proto.h"
+int unirt_proto_placeholder(void) { return 0; }

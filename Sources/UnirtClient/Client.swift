@@ -1,0 +1,2 @@
+/// Client library for unirtd.
+import UnirtIR

@@ -1,0 +1,2 @@
+/// Graph optimizer: passes and pipelines (see docs/ARCHITECTURE.md).
+import UnirtIR

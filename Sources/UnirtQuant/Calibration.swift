@@ -1,0 +1,2 @@
+/// INT8 calibration and quantization (see docs/ARCHITECTURE.md).
+import UnirtIR

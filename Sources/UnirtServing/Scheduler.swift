@@ -1,0 +1,2 @@
+/// Serving core: scheduler, dynamic batcher, queues (pure Swift, no libuv).
+import UnirtIR

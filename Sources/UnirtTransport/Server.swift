@@ -1,0 +1,2 @@
+/// Transport: libuv loop, Unix socket, protobuf-c framing.
+import CUV

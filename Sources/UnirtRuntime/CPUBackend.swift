@@ -1,24 +1,58 @@
 import UnirtIR
 
-/// The CPU backend: a table of fast kernels keyed by (op, dtype, layout);
-/// anything not in the table runs the operator's reference kernel.
+/// The CPU backend: one table of kernel builders keyed by (op, dtype, layout);
+/// nodes without an entry, or that a builder declines, run their reference kernel.
 public struct CPUBackend: Backend {
     public let name = "cpu"
 
+    /// Identifies a fast kernel: operator, element type of input 0, and layout.
+    public struct Key: Hashable, Sendable {
+        public var op: OpKind
+        public var dtype: DType
+        public var layout: Layout
+
+        public init(_ op: OpKind, _ dtype: DType, _ layout: Layout = .nchw) {
+            self.op = op
+            self.dtype = dtype
+            self.layout = layout
+        }
+    }
+
+    /// Memory layout of activations a kernel expects.
+    public enum Layout: String, Sendable, Hashable {
+        case nchw
+    }
+
+    /// Builds a kernel for one node, or returns nil to decline it.
+    public typealias Builder = @Sendable (_ node: Node, _ inputs: [ValueInfo?], _ outputs: [ValueInfo],
+                                          _ options: CompileOptions) -> CompiledKernel?
+
     /// The one table of fast CPU kernels.
-    static let table: [KernelKey: Kernel] = [
-        KernelKey(.conv, .f32): CPUConv.run,
-        KernelKey(.gemm, .f32): CPUGemm.gemm,
-        KernelKey(.matMul, .f32): CPUGemm.matMul,
+    static let table: [Key: Builder] = [
+        Key(.conv, .f32): CPUConv.build,
+        Key(.fusedConv, .f32): CPUConv.build,
+        Key(.gemm, .f32): CPUGemm.buildGemm,
+        Key(.matMul, .f32): CPUGemm.buildMatMul,
+        Key(.batchNormalization, .f32): CPUElementwise.buildBatchNorm,
+        Key(.add, .f32): CPUElementwise.buildBinary,
+        Key(.sub, .f32): CPUElementwise.buildBinary,
+        Key(.mul, .f32): CPUElementwise.buildBinary,
+        Key(.div, .f32): CPUElementwise.buildBinary,
+        Key(.relu, .f32): CPUElementwise.buildUnary,
+        Key(.sigmoid, .f32): CPUElementwise.buildUnary,
+        Key(.leakyRelu, .f32): CPUElementwise.buildUnary,
+        Key(.clip, .f32): CPUElementwise.buildUnary,
+        Key(.hardSigmoid, .f32): CPUElementwise.buildUnary,
+        Key(.pRelu, .f32): CPUElementwise.buildPRelu,
     ]
 
     public init() {}
 
-    public func kernel(for node: Node, inputs: [ValueInfo?]) -> Kernel? {
-        guard let dtype = inputs.first??.dtype else { return nil }
-        guard let k = Self.table[KernelKey(node.op, dtype)] else { return nil }
-        if node.op == .conv, inputs.first??.shape.count != 4 { return nil }
-        if node.op == .matMul, let a = inputs[0], let b = inputs[1], a.shape.count < 2 || b.shape.count != 2 { return nil }
-        return k
+    /// Operators that have a fast kernel.
+    public static var acceleratedOps: Set<OpKind> { Set(table.keys.map(\.op)) }
+
+    public func compile(_ node: Node, inputs: [ValueInfo?], outputs: [ValueInfo], options: CompileOptions) -> CompiledKernel? {
+        guard let dtype = inputs.first??.dtype, let build = Self.table[Key(node.op, dtype)] else { return nil }
+        return build(node, inputs, outputs, options)
     }
 }

@@ -1,41 +1,43 @@
-import UnirtIR
 import CBLAS
+import UnirtIR
 
-/// GEMM-based kernels for Gemm and MatMul (OpenBLAS sgemm).
+/// Gemm and MatMul through OpenBLAS sgemm.
 enum CPUGemm {
-    /// ONNX Gemm: Y = alpha * A' * B' + beta * C, A' and B' optionally transposed.
-    static let gemm: Kernel = { node, inputs, outputs in
-        let a = inputs[0]!, b = inputs[1]!
+    static func buildGemm(_ node: Node, _ inputs: [ValueInfo?], _ outputs: [ValueInfo], _ options: CompileOptions) -> CompiledKernel? {
+        guard let a = inputs[0], let b = inputs[1], a.shape.count == 2, b.shape.count == 2 else { return nil }
         let transA = (try? node.int("transA", default: 0)) ?? 0 != 0
         let transB = (try? node.int("transB", default: 0)) ?? 0 != 0
         let alpha = (try? node.float("alpha", default: 1)) ?? 1
         let beta = (try? node.float("beta", default: 1)) ?? 1
         let m = outputs[0].shape[0], n = outputs[0].shape[1]
         let k = transA ? a.shape[0] : a.shape[1]
-        var y = [Float](repeating: 0, count: m * n)
-        var betaUsed: Float = 0
-        if let c = inputs.count > 2 ? inputs[2] : nil, beta != 0 {
-            // Broadcast C into Y first, then let sgemm accumulate with beta.
-            let cv = c.floats
-            let st = Shapes.broadcastStrides(c.shape, to: [m, n])
-            for i in 0..<m { for j in 0..<n { y[i * n + j] = cv[i * st[0] + j * st[1]] } }
-            betaUsed = beta
+        let lda = a.shape[1], ldb = b.shape[1]
+        // C broadcast into Y before sgemm accumulates with beta; strides computed once.
+        var cStrides: [Int]? = nil
+        if inputs.count > 2, let c = inputs[2], beta != 0 {
+            cStrides = Shapes.broadcastStrides(c.shape, to: [m, n])
         }
-        let av = a.floats, bv = b.floats
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, av, Int32(a.shape[1]), bv, Int32(b.shape[1]),
-                    betaUsed, &y, Int32(n))
-        return [Tensor(shape: [m, n], floats: y)]
+        let cs = cStrides
+        return CompiledKernel { ins, outs, _ in
+            let y = outs[0]
+            var betaUsed: Float = 0
+            if let cs, let c = ins[2] {
+                for i in 0..<m { for j in 0..<n { y[i * n + j] = c[i * cs[0] + j * cs[1]] } }
+                betaUsed = beta
+            }
+            cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                        Int32(m), Int32(n), Int32(k), alpha, ins[0], Int32(lda), ins[1], Int32(ldb),
+                        betaUsed, y, Int32(n))
+        }
     }
 
-    /// MatMul of a rank ≥ 2 activation by a 2-D matrix: one sgemm over all leading rows.
-    static let matMul: Kernel = { node, inputs, outputs in
-        let a = inputs[0]!, b = inputs[1]!
+    static func buildMatMul(_ node: Node, _ inputs: [ValueInfo?], _ outputs: [ValueInfo], _ options: CompileOptions) -> CompiledKernel? {
+        guard let a = inputs[0], let b = inputs[1], a.shape.count >= 2, b.shape.count == 2 else { return nil }
         let k = b.shape[0], n = b.shape[1]
         let m = a.count / k
-        var y = [Float](repeating: 0, count: m * n)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
-                    1, a.floats, Int32(k), b.floats, Int32(n), 0, &y, Int32(n))
-        return [Tensor(shape: outputs[0].shape, floats: y)]
+        return CompiledKernel { ins, outs, _ in
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
+                        1, ins[0], Int32(k), ins[1], Int32(n), 0, outs[0], Int32(n))
+        }
     }
 }

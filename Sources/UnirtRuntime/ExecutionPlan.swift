@@ -1,79 +1,292 @@
+import Foundation
+import Synchronization
 import UnirtIR
 
-/// A graph specialized for one set of input shapes, with a kernel chosen for
-/// every node and the point after which each activation is no longer needed.
+/// A graph specialized for one set of input shapes, compiled for a backend:
+/// a kernel per node, every float32 activation at a fixed offset of one arena
+/// (planned by liveness), reshapes as aliases that cost nothing.
 ///
-/// Immutable once built; safe to share between threads.
-public struct ExecutionPlan: Sendable {
+/// Immutable once built; `execute` may run concurrently on several threads
+/// (each run takes its own arena from a pool guarded by a mutex).
+public final class ExecutionPlan: Sendable {
+    enum Storage: Sendable {
+        /// Float32 activation at this offset (in floats) of the arena.
+        case arena(Int)
+        /// A constant; its float copy is `constantBuffers[index]`.
+        case constant(Int)
+        /// A non-float32 run-time value, held as a tensor per run.
+        case boxed
+    }
+
+    enum Action: Sendable {
+        case compiled(CompiledKernel)
+        case reference
+        /// A reshape whose output shares its input's memory.
+        case alias
+    }
+
     struct Step: Sendable {
         var node: Node
-        var kernel: Kernel
-        var outputs: [ValueInfo]
-        /// Values whose last reader is this step; released after it runs.
-        var releases: [String]
+        var action: Action
+        var inputs: [Int?]
+        var outputs: [Int?]
+        var outputInfos: [ValueInfo]
     }
 
     public let specialized: SpecializedGraph
+    let names: [String]
+    let infos: [ValueInfo]
+    let storage: [Storage]
+    let constants: [Tensor]
+    let constantBuffers: [FloatBuffer]
     let steps: [Step]
-    /// Largest sum of live activation bytes at any step (at f32/i64 storage sizes).
-    public let peakActivationBytes: Int
-    /// Kernel chosen per node: backend name or "reference".
-    public let kernelChoices: [(node: String, kernel: String)]
+    let inputIDs: [(String, Int)]
+    let outputIDs: [(String, Int)]
+    /// Arena size in floats.
+    public let arenaFloats: Int
+    let scratchFloats: Int
+    /// Peak bytes of activations live at once (the arena size).
+    public var peakActivationBytes: Int { arenaFloats * 4 }
+    /// Kernel chosen per node: backend name, "reference" or "alias".
+    public let kernelChoices: [(node: String, op: String, kernel: String)]
+    private let contexts = Mutex<[ExecutionContext]>([])
 
-    /// Plans `specialized` on `backend`, falling back to reference kernels.
-    public init(_ specialized: SpecializedGraph, backend: any Backend) {
+    /// Compiles `specialized` on `backend`; nodes the backend declines run their reference kernel.
+    public init(_ specialized: SpecializedGraph, backend: any Backend, threads: Int = 1) {
         self.specialized = specialized
         let graph = specialized.graph
-        let values = specialized.values
-        var lastUse: [String: Int] = [:]
-        for (i, node) in graph.nodes.enumerated() {
-            for name in node.inputs where !name.isEmpty { lastUse[name] = i }
+        var ids: [String: Int] = [:]
+        var names: [String] = []
+        var infos: [ValueInfo] = []
+        func id(_ name: String) -> Int {
+            if let i = ids[name] { return i }
+            ids[name] = names.count
+            names.append(name)
+            infos.append(specialized.values[name] ?? ValueInfo(dtype: .f32, shape: [0]))
+            return names.count - 1
         }
-        let keep = Set(graph.outputs.map(\.name)).union(graph.inputs.map(\.name)).union(graph.initializers.keys)
+        for i in graph.inputs { _ = id(i.name) }
+        for n in graph.nodes {
+            for v in n.inputs where !v.isEmpty { _ = id(v) }
+            for v in n.outputs where !v.isEmpty { _ = id(v) }
+        }
+        for o in graph.outputs { _ = id(o.name) }
+
+        // Classify storage: constants, float32 activations, everything else boxed.
+        var constants: [Tensor] = []
+        var constantBuffers: [FloatBuffer] = []
+        var kind = [Storage](repeating: .boxed, count: names.count)
+        for (i, name) in names.enumerated() {
+            if let c = graph.initializers[name] ?? (specialized.inputShapes[name] == nil ? infos[i].constant : nil) {
+                kind[i] = .constant(constants.count)
+                constants.append(c)
+                constantBuffers.append(FloatBuffer(c.dtype.isFloating ? c.floats : []))
+            } else if infos[i].dtype == .f32 {
+                kind[i] = .arena(0)
+            }
+        }
+
+        // Compile steps; reshape-like nodes on arena values become aliases.
+        let aliasOps: Set<OpKind> = [.reshape, .flatten, .squeeze, .unsqueeze, .identity, .dropout]
+        var root = Array(0..<names.count)
         var steps: [Step] = []
-        var choices: [(String, String)] = []
-        var live = 0, peak = 0
-        func bytes(_ name: String) -> Int {
-            guard let v = values[name] else { return 0 }
-            return v.count * (v.dtype.isFloating ? 4 : 8)
+        var choices: [(String, String, String)] = []
+        for node in graph.nodes {
+            let ins = node.inputs.map { $0.isEmpty ? nil : ids[$0] }
+            let outs = node.outputs.map { $0.isEmpty ? nil : ids[$0] }
+            let outInfos = outs.map { $0.map { infos[$0] } ?? ValueInfo(dtype: .f32, shape: [0]) }
+            var action = Action.reference
+            if aliasOps.contains(node.op), let i0 = ins.first ?? nil, let o0 = outs.first ?? nil,
+               case .arena = kind[i0], case .arena = kind[o0],
+               outs.dropFirst().allSatisfy({ $0 == nil }) || node.op != .dropout {
+                root[o0] = root[i0]
+                action = .alias
+            } else {
+                let allF32 = ins.allSatisfy { $0 == nil || infos[$0!].dtype == .f32 }
+                    && outs.allSatisfy { $0 == nil || infos[$0!].dtype == .f32 }
+                if allF32 {
+                    var consts: [Int: Tensor] = [:]
+                    for (k, v) in ins.enumerated() {
+                        if let v, case .constant(let c) = kind[v] { consts[k] = constants[c] }
+                    }
+                    if let k = backend.compile(node, inputs: ins.map { $0.map { infos[$0] } }, outputs: outInfos,
+                                               options: CompileOptions(threads: threads, constants: consts)) {
+                        action = .compiled(k)
+                    }
+                }
+            }
+            let label: String
+            switch action {
+            case .compiled: label = backend.name
+            case .reference: label = "reference"
+            case .alias: label = "alias"
+            }
+            choices.append((node.name, node.opType, label))
+            steps.append(Step(node: node, action: action, inputs: ins, outputs: outs, outputInfos: outInfos))
         }
-        var releasedAt: [Int: [String]] = [:]
-        for (name, i) in lastUse where !keep.contains(name) { releasedAt[i, default: []].append(name) }
-        for (i, node) in graph.nodes.enumerated() {
-            let infos = node.inputs.map { $0.isEmpty ? nil : values[$0] }
-            let outs = node.outputs.map { values[$0] ?? ValueInfo(dtype: .f32, shape: [0]) }
-            let fast = backend.kernel(for: node, inputs: infos)
-            let kernel = fast ?? { n, ins, outs in n.op.definition.reference(n, ins, outs) }
-            choices.append((node.name, fast == nil ? "reference" : backend.name))
-            steps.append(Step(node: node, kernel: kernel, outputs: outs, releases: releasedAt[i] ?? []))
-            for o in node.outputs where !o.isEmpty { live += bytes(o) }
-            peak = max(peak, live)
-            for r in releasedAt[i] ?? [] where values[r]?.constant == nil { live -= bytes(r) }
-            // Outputs nobody reads die at once.
-            for o in node.outputs where !o.isEmpty && lastUse[o] == nil && !keep.contains(o) { live -= bytes(o) }
+
+        // Lifetimes per root buffer, then one arena by liveness.
+        var first = [Int](repeating: Int.max, count: names.count)
+        var last = [Int](repeating: -1, count: names.count)
+        for i in graph.inputs { if let v = ids[i.name] { first[root[v]] = -1 } }
+        for (s, step) in steps.enumerated() {
+            for v in step.outputs.compactMap({ $0 }) { first[root[v]] = min(first[root[v]], s) ; last[root[v]] = max(last[root[v]], s) }
+            for v in step.inputs.compactMap({ $0 }) { last[root[v]] = max(last[root[v]], s) }
         }
+        for o in graph.outputs { if let v = ids[o.name] { last[root[v]] = steps.count } }
+        var requests: [MemoryPlanner.Request] = []
+        var requestOf: [Int: Int] = [:]
+        for v in 0..<names.count where root[v] == v {
+            guard case .arena = kind[v] else { continue }
+            requestOf[v] = requests.count
+            requests.append(MemoryPlanner.Request(size: infos[v].count, first: first[v] == Int.max ? last[v] : first[v],
+                                                  last: max(last[v], first[v] == Int.max ? last[v] : first[v])))
+        }
+        let (offsets, arena) = MemoryPlanner.plan(requests)
+        for v in 0..<names.count {
+            if case .arena = kind[v], let r = requestOf[root[v]] { kind[v] = .arena(offsets[r]) }
+        }
+
+        self.names = names
+        self.infos = infos
+        self.storage = kind
+        self.constants = constants
+        self.constantBuffers = constantBuffers
         self.steps = steps
-        self.peakActivationBytes = peak
+        self.inputIDs = graph.inputs.compactMap { i in ids[i.name].map { (i.name, $0) } }
+        self.outputIDs = graph.outputs.compactMap { o in ids[o.name].map { (o.name, $0) } }
+        self.arenaFloats = arena
+        self.scratchFloats = steps.reduce(0) {
+            if case .compiled(let k) = $1.action { return max($0, k.scratchFloats) }
+            return $0
+        }
         self.kernelChoices = choices
     }
 
-    /// Runs the plan. `inputs` must match `specialized.inputShapes` (checked by `Session`).
-    public func execute(_ inputs: [String: Tensor]) -> [String: Tensor] {
-        // The activation arena: live tensors by name, each released after its last reader.
-        var arena: [String: Tensor] = specialized.graph.initializers
-        for (k, v) in inputs { arena[k] = v }
-        for step in steps {
-            let ins = step.node.inputs.map { $0.isEmpty ? nil : arena[$0] }
-            let outs = step.kernel(step.node, ins, step.outputs)
-            for (i, name) in step.node.outputs.enumerated() where !name.isEmpty && i < outs.count {
-                arena[name] = outs[i]
+    /// Time spent per step, filled when profiling.
+    public struct Profile: Sendable {
+        public var seconds: [(node: String, op: String, kernel: String, seconds: Double)] = []
+        public init() {}
+    }
+
+    /// Runs the plan. `inputs` must match the specialized input shapes (checked by `Session`).
+    public func execute(_ inputs: [String: Tensor], profile: UnsafeMutablePointer<Profile>? = nil) -> [String: Tensor] {
+        let ctx = contexts.withLock { $0.popLast() } ?? ExecutionContext(arena: arenaFloats, scratch: scratchFloats)
+        defer { contexts.withLock { $0.append(ctx) } }
+        let base = ctx.arena.pointer
+        var boxed: [Int: Tensor] = [:]
+
+        for (name, v) in inputIDs {
+            guard let t = inputs[name] else { continue }
+            switch storage[v] {
+            case .arena(let off):
+                t.floats.withUnsafeBufferPointer { (base + off).update(from: $0.baseAddress!, count: $0.count) }
+            default:
+                boxed[v] = t
             }
-            for name in step.releases { arena[name] = nil }
         }
+
+        func tensor(_ v: Int) -> Tensor {
+            switch storage[v] {
+            case .arena(let off):
+                let info = infos[v]
+                return Tensor(shape: info.shape, floats: Array(UnsafeBufferPointer(start: base + off, count: info.count)))
+            case .constant(let c):
+                return constants[c]
+            case .boxed:
+                return boxed[v] ?? Tensor(zeros: infos[v].shape, dtype: infos[v].dtype)
+            }
+        }
+
+        var clock = ContinuousClock.now
+        for step in steps {
+            switch step.action {
+            case .alias:
+                break
+            case .compiled(let k):
+                let ins: [UnsafePointer<Float>?] = step.inputs.map { v in
+                    guard let v else { return nil }
+                    switch storage[v] {
+                    case .arena(let off): return UnsafePointer(base + off)
+                    case .constant(let c): return UnsafePointer(constantBuffers[c].pointer)
+                    case .boxed: return nil
+                    }
+                }
+                let outs: [UnsafeMutablePointer<Float>] = step.outputs.map { v in
+                    if let v, case .arena(let off) = storage[v] { return base + off }
+                    return ctx.scratch.pointer
+                }
+                k.run(ins, outs, ctx.scratch.pointer)
+            case .reference:
+                let ins = step.inputs.map { $0.map(tensor) }
+                let results = step.node.op.definition.reference(step.node, ins, step.outputInfos)
+                for (i, v) in step.outputs.enumerated() where i < results.count {
+                    guard let v else { continue }
+                    switch storage[v] {
+                    case .arena(let off):
+                        let r = results[i]
+                        if r.dtype == .f32 || r.dtype.isFloating {
+                            r.floats.withUnsafeBufferPointer { (base + off).update(from: $0.baseAddress!, count: min($0.count, infos[v].count)) }
+                        }
+                    default:
+                        boxed[v] = results[i]
+                    }
+                }
+            }
+            if let profile {
+                let now = ContinuousClock.now
+                let d = now - clock
+                clock = now
+                let label: String
+                switch step.action {
+                case .alias: label = "alias"
+                case .compiled: label = "cpu"
+                case .reference: label = "reference"
+                }
+                profile.pointee.seconds.append((step.node.name, step.node.opType, label,
+                                                Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18))
+            }
+        }
+
         var result: [String: Tensor] = [:]
-        for out in specialized.graph.outputs {
-            result[out.name] = arena[out.name] ?? specialized.values[out.name]?.constant
+        for (name, v) in outputIDs {
+            var t = tensor(v)
+            if t.dtype != infos[v].dtype, infos[v].dtype.isFloating { t = t.cast(to: infos[v].dtype) }
+            result[name] = t
         }
         return result
+    }
+}
+
+/// A 64-byte-aligned float buffer owned by one object.
+final class FloatBuffer: @unchecked Sendable {
+    // Written once at init; read-only afterwards, so shared reads are safe.
+    let pointer: UnsafeMutablePointer<Float>
+    let count: Int
+
+    init(count: Int) {
+        self.count = count
+        var raw: UnsafeMutableRawPointer?
+        posix_memalign(&raw, 64, max(count, 16) * MemoryLayout<Float>.stride)
+        pointer = raw!.bindMemory(to: Float.self, capacity: max(count, 16))
+    }
+
+    convenience init(_ values: [Float]) {
+        self.init(count: values.count)
+        values.withUnsafeBufferPointer { if let b = $0.baseAddress { pointer.update(from: b, count: values.count) } }
+    }
+
+    deinit { free(pointer) }
+}
+
+/// The memory one run of a plan writes: arena and scratch. Used by one run at a time.
+final class ExecutionContext: @unchecked Sendable {
+    // Owned by whichever run popped it from the plan's pool; never shared concurrently.
+    let arena: FloatBuffer
+    let scratch: FloatBuffer
+
+    init(arena: Int, scratch: Int) {
+        self.arena = FloatBuffer(count: arena)
+        self.scratch = FloatBuffer(count: scratch)
     }
 }

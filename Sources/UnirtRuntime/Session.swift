@@ -1,3 +1,4 @@
+import CBLAS
 import Logging
 import Synchronization
 import UnirtIR
@@ -10,13 +11,25 @@ public final class Session: Sendable {
     public let graph: Graph
     let backend: any Backend
     let logger: Logger
+    /// Threads for kernels' own parallel loops and for OpenBLAS.
+    public let threads: Int
     /// Plans by input-shape signature; guarded by the mutex.
     private let plans = Mutex<[String: ExecutionPlan]>([:])
 
-    public init(graph: Graph, backend: any Backend = CPUBackend(), logger: Logger = Logger(label: "unirt.runtime")) {
+    /// - Parameter threads: threads for this session's kernels; 0 keeps the
+    ///   process default (OpenBLAS's own setting, one thread for unirt's loops).
+    public init(graph: Graph, backend: any Backend = CPUBackend(), threads: Int = 0,
+                logger: Logger = Logger(label: "unirt.runtime")) {
         self.graph = graph
         self.backend = backend
         self.logger = logger
+        if threads > 0 {
+            // OpenBLAS and unirt's loops never run at the same time, so both may use every thread.
+            openblas_set_num_threads(Int32(threads))
+            self.threads = threads
+        } else {
+            self.threads = Int(openblas_get_num_threads())
+        }
     }
 
     /// Checks `inputs` against the graph's declared inputs.
@@ -58,17 +71,22 @@ public final class Session: Sendable {
         } catch let e as IRError {
             throw RuntimeError(e)
         }
-        let p = ExecutionPlan(spec, backend: backend)
-        logger.debug("planned \(graph.name) for \(key): \(spec.graph.nodes.count) nodes, peak \(p.peakActivationBytes) bytes")
+        let p = ExecutionPlan(spec, backend: backend, threads: threads)
+        logger.debug("planned \(graph.name) for \(key): \(spec.graph.nodes.count) nodes, arena \(p.peakActivationBytes) bytes")
         plans.withLock { $0[key] = p }
         return p
     }
 
-    /// Runs the graph; returns every graph output by name.
-    public func run(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
+    /// The plan for these inputs after validating them.
+    public func plan(for inputs: [String: Tensor]) throws -> ExecutionPlan {
         try validate(inputs)
         let used = inputs.filter { name, _ in graph.inputs.contains { $0.name == name } }
-        let p = try plan(for: used.mapValues(\.shape))
-        return p.execute(used)
+        return try plan(for: used.mapValues(\.shape))
+    }
+
+    /// Runs the graph; returns every graph output by name.
+    public func run(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
+        let p = try plan(for: inputs)
+        return p.execute(inputs.filter { name, _ in graph.inputs.contains { $0.name == name } })
     }
 }

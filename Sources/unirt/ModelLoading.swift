@@ -35,3 +35,19 @@ enum ModelLoading {
         return s.isEmpty || s.hasPrefix(".") ? "_" + s : s
     }
 }
+
+extension ModelLoading {
+    /// Parses repeated `NAME=1,3,512,512` options.
+    static func shapes(_ specs: [String]) throws -> [String: [Int]] {
+        var result: [String: [Int]] = [:]
+        for spec in specs {
+            guard let eq = spec.firstIndex(of: "=") else { throw CLIError("--shape '\(spec)': expected NAME=D1,D2,…") }
+            let dims = spec[spec.index(after: eq)...].split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !dims.isEmpty, dims.allSatisfy({ ($0 ?? 0) > 0 }) else {
+                throw CLIError("--shape '\(spec)': dimensions must be positive integers")
+            }
+            result[String(spec[..<eq])] = dims.map { $0! }
+        }
+        return result
+    }
+}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import UnirtClient
 import UnirtIR
 import UnirtONNX
 import UnirtRuntime
@@ -11,7 +12,9 @@ struct Unirt: ParsableCommand {
         commandName: "unirt",
         abstract: "Import, inspect and run ONNX models on the unirt runtime.",
         version: UnirtVersion.string,
-        subcommands: [RunCommand.self, InspectCommand.self])
+        subcommands: [RunCommand.self, InspectCommand.self, BenchCommand.self, InferCommand.self, ModelsCommand.self,
+                      StatusCommand.self, LoadCommand.self, UnloadCommand.self, HealthCommand.self, MetricsCommand.self,
+                      PerfCommand.self])
 
     /// Parses, runs and maps every failure to one line on stderr and an exit code:
     /// 0 success, 2 bad input, 1 internal failure.
@@ -38,6 +41,10 @@ struct Unirt: ParsableCommand {
             return fail(e.message, e.isUserError ? 2 : 1)
         case let e as CLIError:
             return fail(e.message, 2)
+        case let e as TransportError:
+            // Daemon answers: bad input → 2, unavailable/internal → 1.
+            let userError: Set<RPCCode> = [.invalidArgument, .notFound, .permissionDenied, .alreadyExists, .failedPrecondition]
+            return fail(e.description, userError.contains(e.code) ? 2 : 1)
         default:
             let code = exitCode(for: error)
             if code == .success {

@@ -4,14 +4,21 @@ import UnirtRuntime
 
 /// Fast CPU kernels against the reference kernels (the oracle), odd shapes.
 final class CPUKernelTests: XCTestCase {
-    func runBoth(_ node: Node, _ inputs: [Tensor?]) throws -> (fast: Tensor, ref: Tensor) {
-        try node.op.check(node)
-        let infos = inputs.map { $0.map { ValueInfo(dtype: $0.dtype, shape: $0.shape) } }
-        let outs = try node.op.definition.inferShapes(node, infos)
-        guard let k = CPUBackend().kernel(for: node, inputs: infos) else {
-            throw XCTSkip("no fast kernel for \(node.opType)")
+    /// Runs a one-node graph whose inputs named in `constants` are initializers,
+    /// on the CPU backend and on reference kernels only; asserts the CPU kernel was used.
+    func runBoth(_ node: Node, inputs: [String: Tensor], constants: [String: Tensor] = [:],
+                 threads: Int = 2, file: StaticString = #filePath, line: UInt = #line) throws -> (fast: Tensor, ref: Tensor) {
+        let decls = node.inputs.filter { !$0.isEmpty && constants[$0] == nil }.map {
+            ValueDecl(name: $0, dtype: .f32, dims: inputs[$0]!.shape.map { .fixed($0) })
         }
-        return (k(node, inputs, outs)[0], node.op.definition.reference(node, inputs, outs)[0])
+        let g = Graph(inputs: decls, outputs: [ValueDecl(name: node.outputs[0], dtype: .f32, dims: nil)],
+                      initializers: constants, nodes: [node])
+        let fastSession = Session(graph: g, backend: CPUBackend(), threads: threads)
+        let plan = try fastSession.plan(for: inputs)
+        XCTAssertEqual(plan.kernelChoices.first?.kernel, "cpu", "\(node.opType) should use the CPU kernel", file: file, line: line)
+        let fast = try fastSession.run(inputs)[node.outputs[0]]!
+        let ref = try Session(graph: g, backend: ReferenceBackend()).run(inputs)[node.outputs[0]]!
+        return (fast, ref)
     }
 
     func testConvMatchesReference() throws {
@@ -22,6 +29,7 @@ final class CPUKernelTests: XCTestCase {
             (6, 6, 8, 8, 3, 1, 2, 2, 6, "NOTSET"), (8, 12, 7, 5, 1, 1, 1, 0, 1, "NOTSET"),
             (8, 4, 11, 11, 5, 2, 1, 0, 2, "SAME_UPPER"), (2, 3, 1, 127, 3, 1, 1, 0, 1, "SAME_LOWER"),
             (5, 7, 6, 6, 2, 2, 1, 0, 1, "VALID"), (16, 16, 10, 10, 3, 2, 1, 1, 16, "NOTSET"),
+            (3, 4, 40, 33, 9, 1, 1, 4, 1, "NOTSET"),
         ]
         for (c, m, h, w, k, s, d, p, g, ap) in cases {
             var attrs: [String: Attribute] = ["strides": .ints([s, s]), "dilations": .ints([d, d]), "group": .int(g)]
@@ -30,8 +38,35 @@ final class CPUKernelTests: XCTestCase {
             let x = Tensor(shape: [2, c, h, w], floats: rng.floats(2 * c * h * w))
             let wt = Tensor(shape: [m, c / g, k, k], floats: rng.floats(m * c / g * k * k))
             let b = Tensor(shape: [m], floats: rng.floats(m))
-            let (fast, ref) = try runBoth(node, [x, wt, b])
+            let (fast, ref) = try runBoth(node, inputs: ["x": x], constants: ["w": wt, "b": b])
             TestSupport.assertClose(fast, ref, rtol: 1e-5, "conv c\(c) m\(m) \(h)x\(w) k\(k) s\(s) d\(d) g\(g) \(ap)")
+        }
+    }
+
+    func testFusedConvEpiloguesMatchReference() throws {
+        var rng = SeededRNG(seed: 5)
+        let acts: [(String, [String: Attribute])] = [
+            ("Relu", [:]), ("LeakyRelu", ["activation_alpha": .float(0.1)]),
+            ("Clip", ["activation_alpha": .float(-0.5), "activation_beta": .float(0.5)]),
+            ("Sigmoid", [:]), ("HardSigmoid", [:]), ("PRelu", [:]), ("", [:]),
+        ]
+        for (act, extra) in acts {
+            for residualFirst in [1, 0] {
+                for group in [1, 6] {
+                    var attrs: [String: Attribute] = ["pads": .ints([1, 1, 1, 1]), "group": .int(group), "activation": .string(act),
+                                                      "residual_before_activation": .int(residualFirst)]
+                    for (k, v) in extra { attrs[k] = v }
+                    let node = Node(name: "fc", op: .fusedConv, inputs: ["x", "w", "b", "z", act == "PRelu" ? "s" : ""],
+                                    outputs: ["y"], attributes: attrs, opset: 13)
+                    let x = Tensor(shape: [1, 6, 13, 7], floats: rng.floats(6 * 91))
+                    let z = Tensor(shape: [1, 6, 13, 7], floats: rng.floats(6 * 91))
+                    var consts = ["w": Tensor(shape: [6, 6 / group, 3, 3], floats: rng.floats(54 * 6 / group)),
+                                  "b": Tensor(shape: [6], floats: rng.floats(6))]
+                    if act == "PRelu" { consts["s"] = Tensor(shape: [6, 1, 1], floats: rng.floats(6)) }
+                    let (fast, ref) = try runBoth(node, inputs: ["x": x, "z": z], constants: consts)
+                    TestSupport.assertClose(fast, ref, rtol: 1e-5, "fused \(act) residualFirst \(residualFirst) group \(group)")
+                }
+            }
         }
     }
 
@@ -44,13 +79,62 @@ final class CPUKernelTests: XCTestCase {
             let c = Tensor(shape: [n], floats: rng.floats(n))
             let node = Node(name: "gemm", op: .gemm, inputs: ["a", "b", "c"], outputs: ["y"],
                             attributes: ["transA": .int(ta), "transB": .int(tb), "alpha": .float(0.5), "beta": .float(2)], opset: 13)
-            let (fast, ref) = try runBoth(node, [a, b, c])
+            let (fast, ref) = try runBoth(node, inputs: ["a": a], constants: ["b": b, "c": c])
             TestSupport.assertClose(fast, ref, rtol: 1e-5, "gemm tA\(ta) tB\(tb)")
         }
         let a = Tensor(shape: [2, 3, 13], floats: rng.floats(78))
         let b = Tensor(shape: [13, 7], floats: rng.floats(91))
         let node = Node(name: "mm", op: .matMul, inputs: ["a", "b"], outputs: ["y"], opset: 13)
-        let (fast, ref) = try runBoth(node, [a, b])
+        let (fast, ref) = try runBoth(node, inputs: ["a": a], constants: ["b": b])
         TestSupport.assertClose(fast, ref, rtol: 1e-5, "matmul")
+    }
+
+    func testElementwiseMatchReference() throws {
+        var rng = SeededRNG(seed: 9)
+        let x = Tensor(shape: [2, 5, 3, 127], floats: rng.floats(2 * 5 * 381))
+        let shapes: [[Int]] = [[2, 5, 3, 127], [1, 5, 1, 1], [5, 1, 1], [1], [127], [3, 127]]
+        for op in [OpKind.add, .sub, .mul, .div] {
+            for s in shapes {
+                let b = Tensor(shape: s, floats: rng.floats(s.reduce(1, *)).map { $0 + 2 })
+                for swap in [false, true] {
+                    let node = Node(name: "e", op: op, inputs: swap ? ["b", "x"] : ["x", "b"], outputs: ["y"], opset: 13)
+                    let (fast, ref) = try runBoth(node, inputs: ["x": x], constants: ["b": b])
+                    TestSupport.assertClose(fast, ref, rtol: 1e-6, "\(op.rawValue) \(s) swap \(swap)")
+                }
+            }
+        }
+        for op in [OpKind.relu, .sigmoid, .leakyRelu, .hardSigmoid] {
+            let node = Node(name: "u", op: op, inputs: ["x"], outputs: ["y"], opset: 13)
+            let (fast, ref) = try runBoth(node, inputs: ["x": x])
+            TestSupport.assertClose(fast, ref, rtol: 1e-6, op.rawValue)
+        }
+        let prelu = Node(name: "p", op: .pRelu, inputs: ["x", "s"], outputs: ["y"], opset: 13)
+        let (fast, ref) = try runBoth(prelu, inputs: ["x": x], constants: ["s": Tensor(shape: [5, 1, 1], floats: rng.floats(5))])
+        TestSupport.assertClose(fast, ref, rtol: 1e-6, "prelu")
+        let bn = Node(name: "bn", op: .batchNormalization, inputs: ["x", "g", "b", "m", "v"], outputs: ["y"], opset: 13)
+        let consts = ["g": Tensor(shape: [5], floats: rng.floats(5)), "b": Tensor(shape: [5], floats: rng.floats(5)),
+                      "m": Tensor(shape: [5], floats: rng.floats(5)), "v": Tensor(shape: [5], floats: rng.floats(5).map { abs($0) + 0.1 })]
+        let (f2, r2) = try runBoth(bn, inputs: ["x": x], constants: consts)
+        TestSupport.assertClose(f2, r2, rtol: 1e-5, "batchnorm")
+    }
+
+    func testMemoryPlannerNeverOverlapsLiveBuffers() {
+        var rng = SeededRNG(seed: 1)
+        var reqs: [MemoryPlanner.Request] = []
+        for _ in 0..<200 {
+            let a = Int.random(in: 0..<100, using: &rng), len = Int.random(in: 0..<20, using: &rng)
+            reqs.append(.init(size: Int.random(in: 1..<5000, using: &rng), first: a, last: a + len))
+        }
+        let (off, size) = MemoryPlanner.plan(reqs)
+        for i in reqs.indices {
+            XCTAssertLessThanOrEqual(off[i] + reqs[i].size, size)
+            XCTAssertEqual(off[i] % MemoryPlanner.alignment, 0)
+            for j in reqs.indices where j > i {
+                let live = reqs[i].first <= reqs[j].last && reqs[j].first <= reqs[i].last
+                let mem = off[i] < off[j] + reqs[j].size && off[j] < off[i] + reqs[i].size
+                XCTAssertFalse(live && mem, "buffers \(i) and \(j) overlap")
+            }
+        }
+        XCTAssertLessThan(size, reqs.reduce(0) { $0 + $1.size + 16 })
     }
 }

@@ -34,16 +34,12 @@ final class FixtureGraphTests: XCTestCase {
     /// Every node in the fixtures also runs through the reference kernels only,
     /// so the fast CPU kernels and the oracle are both checked against ORT.
     func testFixturesOnReferenceKernelsOnly() throws {
-        struct ReferenceOnly: Backend {
-            let name = "reference"
-            func kernel(for node: Node, inputs: [ValueInfo?]) -> Kernel? { nil }
-        }
         let root = TestSupport.fixture("graphs")
         for name in try FileManager.default.contentsOfDirectory(atPath: root).sorted()
         where FileManager.default.fileExists(atPath: "\(root)/\(name)/model.onnx") {
             let dir = "\(root)/\(name)"
             let model = try ONNXModel(contentsOf: "\(dir)/model.onnx")
-            let outputs = try Session(graph: model.graph, backend: ReferenceOnly()).run(try TestSupport.npyFolder("\(dir)/in"))
+            let outputs = try Session(graph: model.graph, backend: ReferenceBackend()).run(try TestSupport.npyFolder("\(dir)/in"))
             for (k, ref) in try TestSupport.npyFolder("\(dir)/ref") where ref.dtype.isFloating {
                 TestSupport.assertClose(outputs[k]!, ref, "\(name)/\(k) (reference)")
             }

@@ -66,13 +66,16 @@ let package = Package(
         // Graph optimizer passes (offline step).
         .target(name: "UnirtOptimizer", dependencies: ["UnirtIR"], path: "Sources/UnirtOptimizer"),
 
+        // Plan files: serialized optimized graphs with weights and provenance.
+        .target(name: "UnirtPlan", dependencies: ["UnirtIR"], path: "Sources/UnirtPlan"),
+
         // Calibration, quantization, calibration cache and report (offline step).
         .target(name: "UnirtQuant", dependencies: ["UnirtIR"], path: "Sources/UnirtQuant"),
 
         // Execution: planner, activation arena, CPU kernels.
         .target(
             name: "UnirtRuntime",
-            dependencies: ["UnirtIR", "CBLAS", "CUnirtKernels", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["UnirtIR", "UnirtPlan", "CBLAS", "CUnirtKernels", .product(name: "Logging", package: "swift-log")],
             path: "Sources/UnirtRuntime",
             linkerSettings: blasLink),
 
@@ -93,7 +96,7 @@ let package = Package(
         // Client library for unirtd.
         .target(
             name: "UnirtClient",
-            dependencies: ["UnirtIR", "CUnirtProto", "CProtobufC"],
+            dependencies: ["UnirtIR", "UnirtTransport", "CUV", "CUnirtProto", "CProtobufC"],
             path: "Sources/UnirtClient"),
 
         .executableTarget(
@@ -109,7 +112,7 @@ let package = Package(
         .executableTarget(
             name: "unirt",
             dependencies: [
-                "UnirtIR", "UnirtONNX", "UnirtRuntime", "UnirtOptimizer", "UnirtQuant", "UnirtClient",
+                "UnirtIR", "UnirtONNX", "UnirtRuntime", "UnirtOptimizer", "UnirtQuant", "UnirtClient", "UnirtPlan",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -117,7 +120,7 @@ let package = Package(
 
         .testTarget(
             name: "UnirtTests",
-            dependencies: ["UnirtIR", "UnirtONNX", "UnirtRuntime", "UnirtOptimizer", "UnirtQuant",
+            dependencies: ["UnirtIR", "UnirtONNX", "UnirtRuntime", "UnirtOptimizer", "UnirtQuant", "UnirtPlan",
                            "UnirtServing", "UnirtTransport", "UnirtClient", "CUnirtKernels"],
             path: "Tests/UnirtTests"),
     ],

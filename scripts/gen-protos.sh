@@ -36,3 +36,4 @@ gen() { # proto_dir proto_file c_target
 }
 
 gen Sources/COnnxProto onnx/onnx.proto
+gen Sources/CUnirtProto unirt/v1/unirt.proto

@@ -3,14 +3,17 @@
 #include <cpuid.h>
 #endif
 
+/* Both flags are read and written with relaxed atomics: detection is
+ * idempotent, so racing first calls store the same value. */
 static int simd_enabled = 1;
 
-void unirt_cpu_set_simd_enabled(int enabled) { simd_enabled = enabled; }
+void unirt_cpu_set_simd_enabled(int enabled) { __atomic_store_n(&simd_enabled, enabled, __ATOMIC_RELAXED); }
 
 uint32_t unirt_cpu_features(void) {
     static int cached = -1;
-    if (!simd_enabled) return 0;
-    if (cached >= 0) return (uint32_t)cached;
+    if (!__atomic_load_n(&simd_enabled, __ATOMIC_RELAXED)) return 0;
+    int known = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (known >= 0) return (uint32_t)known;
     uint32_t f = 0;
 #if defined(__x86_64__) || defined(__i386__)
     unsigned a, b, c, d;
@@ -35,6 +38,11 @@ uint32_t unirt_cpu_features(void) {
         }
     }
 #endif
-    cached = (int)f;
+    __atomic_store_n(&cached, (int)f, __ATOMIC_RELAXED);
     return f;
+}
+
+const char *unirt_kernels_isa(void) {
+    const uint32_t need = UNIRT_CPU_AVX2 | UNIRT_CPU_FMA;
+    return (unirt_cpu_features() & need) == need ? "avx2" : "generic";
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import UnirtIR
 import UnirtONNX
+import UnirtPlan
 
 /// `unirt inspect`: what a model takes, gives and is made of.
 struct InspectCommand: ParsableCommand {
@@ -9,7 +10,7 @@ struct InspectCommand: ParsableCommand {
         commandName: "inspect",
         abstract: "Print a model's inputs, outputs, opsets, producer and operator histogram.")
 
-    @Argument(help: "Model file (.onnx).")
+    @Argument(help: "Model file (.onnx) or plan.")
     var model: String
 
     @Flag(name: .long, help: "Print one JSON object instead of text.")
@@ -36,20 +37,26 @@ struct InspectCommand: ParsableCommand {
         var nodesAfterFolding: Int
         var weightBytes: Int
         var ops: [String: Int]
+        var plan: Provenance?
+        var activationScales: Int?
     }
 
     func run() throws {
-        let (m, graph) = try ModelLoading.load(model, batch: batch)
+        let loaded = try ModelLoading.loadModel(model, batch: batch)
+        let graph = loaded.graph
         func value(_ d: ValueDecl) -> Report.Value {
             Report.Value(name: d.name, dtype: d.dtype.rawValue, shape: d.dims?.map(\.description))
         }
+        let fileOps = loaded.onnx?.fileOpHistogram ?? graph.opHistogram
         let report = Report(
-            model: model, producer: graph.producer, irVersion: m.irVersion, opsets: m.opsets,
+            model: model, producer: graph.producer, irVersion: loaded.onnx?.irVersion ?? 0,
+            opsets: loaded.onnx?.opsets ?? graph.opsets,
             inputs: graph.inputs.map(value), outputs: graph.outputs.map(value),
             defaultedInputs: graph.defaultedInputs.count, unusedInputs: graph.unusedInputs.count,
-            nodesInFile: m.fileOpHistogram.reduce(0) { $0 + $1.1 },
+            nodesInFile: fileOps.reduce(0) { $0 + $1.1 },
             nodesAfterFolding: graph.nodes.count, weightBytes: graph.weightBytes,
-            ops: Dictionary(uniqueKeysWithValues: m.fileOpHistogram.map { ($0.0, $0.1) }))
+            ops: Dictionary(uniqueKeysWithValues: fileOps.map { ($0.0, $0.1) }),
+            plan: loaded.plan?.provenance, activationScales: loaded.plan.map { $0.activationScales.count })
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -59,8 +66,24 @@ struct InspectCommand: ParsableCommand {
         }
         print("model:      \(model)")
         print("producer:   \(graph.producer.isEmpty ? "(none)" : graph.producer)")
-        let opsetText = m.opsets.sorted { $0.key < $1.key }.map { "\($0.key.isEmpty ? "ai.onnx" : $0.key) \($0.value)" }
-        print("ir version: \(m.irVersion); opsets: \(opsetText.joined(separator: ", "))")
+        let opsetText = report.opsets.sorted { $0.key < $1.key }.map { "\($0.key.isEmpty ? "ai.onnx" : $0.key) \($0.value)" }
+        if let p = loaded.plan?.provenance {
+            print("plan:       \(p.precision) plan of \(p.sourceName) (sha256 \(p.sourceSHA256.prefix(16))…), unirt \(p.unirtVersion)")
+            print("built for:  \(p.arch)\(p.requiredCPUFeatures.isEmpty ? "" : " with " + p.requiredCPUFeatures.joined(separator: ", "))\(p.gpuArch.map { ", GPU sm \($0)" } ?? "")\(p.batch.map { ", batch \($0)" } ?? "")")
+            print("built:      \(p.createdAt) by: \(p.buildCommand)")
+            print("optimizer:  \(p.optimization)")
+            if let m = p.calibrationMethod {
+                print("calibrated: \(m)\(p.calibrationSHA256.map { ", data sha256 \($0.prefix(16))…" } ?? "") — \(loaded.plan!.activationScales.count) activation scales")
+            }
+            if let t = p.accuracyTarget { print("accuracy:   target \(t), achieved \(p.accuracyAchieved ?? "?")") }
+            let counts = Dictionary(grouping: p.layerPrecision.values, by: { $0 }).mapValues(\.count)
+            print("precision:  " + counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+            for (name, prec) in p.layerPrecision.sorted(by: { $0.key < $1.key }) where prec != p.precision {
+                print("  \(name): \(prec)")
+            }
+        } else {
+            print("ir version: \(report.irVersion); opsets: \(opsetText.joined(separator: ", "))")
+        }
         print("inputs:")
         for d in graph.inputs { print("  \(d.name)  \(d.dtype.rawValue)\(d.shapeDescription)") }
         if !graph.defaultedInputs.isEmpty {
@@ -74,6 +97,6 @@ struct InspectCommand: ParsableCommand {
         print("nodes:      \(report.nodesInFile) in file, \(report.nodesAfterFolding) after constant folding")
         print("weights:    \(report.weightBytes) bytes")
         print("ops:")
-        for (op, n) in m.fileOpHistogram { print("  \(op.padding(toLength: max(op.count, 22), withPad: " ", startingAt: 0)) \(n)") }
+        for (op, n) in fileOps { print("  \(op.padding(toLength: max(op.count, 22), withPad: " ", startingAt: 0)) \(n)") }
     }
 }

@@ -1,16 +1,48 @@
 import Foundation
 import UnirtIR
 import UnirtONNX
+import UnirtPlan
+import UnirtRuntime
+
+/// A model as the CLI loaded it: from ONNX or from a plan.
+struct LoadedModel {
+    var graph: Graph
+    var onnx: ONNXModel?
+    var plan: Plan?
+}
 
 /// Loads a model file and applies the options every command shares.
 enum ModelLoading {
-    static func load(_ path: String, batch: Int?) throws -> (ONNXModel, Graph) {
-        let model = try ONNXModel(contentsOf: path)
-        var graph = model.graph
-        if let batch {
-            graph = try graph.overridingBatch(batch)
+    /// The machine plans are checked against.
+    static var target: PlanTarget {
+        PlanTarget(arch: CPUInfo.arch, cpuFeatures: CPUInfo.features, unirtVersion: UnirtVersion.string)
+    }
+
+    /// Whether the file at `path` is a unirt plan (by magic).
+    static func isPlan(_ path: String) -> Bool {
+        guard let h = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? h.close() }
+        return PlanFile.isPlan((try? h.read(upToCount: 8)) ?? Data())
+    }
+
+    static func loadModel(_ path: String, batch: Int?) throws -> LoadedModel {
+        var loaded: LoadedModel
+        if isPlan(path) {
+            let plan = try PlanFile.read(path, target: target)
+            loaded = LoadedModel(graph: plan.graph, onnx: nil, plan: plan)
+        } else {
+            let model = try ONNXModel(contentsOf: path)
+            loaded = LoadedModel(graph: model.graph, onnx: model, plan: nil)
         }
-        return (model, graph)
+        if let batch, loaded.plan?.provenance.batch != batch {
+            loaded.graph = try loaded.graph.overridingBatch(batch)
+        }
+        return loaded
+    }
+
+    static func load(_ path: String, batch: Int?) throws -> (ONNXModel?, Graph) {
+        let m = try loadModel(path, batch: batch)
+        return (m.onnx, m.graph)
     }
 
     /// Parses repeated `NAME=FILE.npy` options into tensors.
@@ -34,9 +66,7 @@ enum ModelLoading {
         let s = String(tensor.map { allowed.contains($0) ? $0 : "_" })
         return s.isEmpty || s.hasPrefix(".") ? "_" + s : s
     }
-}
 
-extension ModelLoading {
     /// Parses repeated `NAME=1,3,512,512` options.
     static func shapes(_ specs: [String]) throws -> [String: [Int]] {
         var result: [String: [Int]] = [:]

@@ -21,10 +21,16 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Run at batch N (overrides the exported batch dimension).")
     var batch: Int?
 
+    @Option(name: .long, help: "Threads for unirt's kernels and OpenBLAS (default: all cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @OptionGroup var optimization: OptimizationOptions
+
     func run() throws {
-        let (_, graph) = try ModelLoading.load(model, batch: batch)
+        let (_, loaded) = try ModelLoading.load(model, batch: batch)
+        let graph = try optimization.apply(to: loaded)
         let inputs = try ModelLoading.inputs(input)
-        let session = Session(graph: graph)
+        let session = Session(graph: graph, threads: max(1, threads))
         let outputs: [String: Tensor]
         do {
             outputs = try session.run(inputs)

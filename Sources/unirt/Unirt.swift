@@ -4,6 +4,8 @@ import UnirtClient
 import UnirtIR
 import UnirtONNX
 import UnirtRuntime
+import UnirtPlan
+import UnirtOptimizer
 
 /// The `unirt` command-line tool.
 @main
@@ -12,7 +14,7 @@ struct Unirt: ParsableCommand {
         commandName: "unirt",
         abstract: "Import, inspect and run ONNX models on the unirt runtime.",
         version: UnirtVersion.string,
-        subcommands: [RunCommand.self, InspectCommand.self, BenchCommand.self, InferCommand.self, ModelsCommand.self,
+        subcommands: [RunCommand.self, InspectCommand.self, BenchCommand.self, BuildCommand.self, InferCommand.self, ModelsCommand.self,
                       StatusCommand.self, LoadCommand.self, UnloadCommand.self, HealthCommand.self, MetricsCommand.self,
                       PerfCommand.self])
 
@@ -39,8 +41,12 @@ struct Unirt: ParsableCommand {
             return fail(e.message, e.isUserError ? 2 : 1)
         case let e as RuntimeError:
             return fail(e.message, e.isUserError ? 2 : 1)
+        case let e as PlanError:
+            return fail(e.message, 2)
         case let e as CLIError:
             return fail(e.message, 2)
+        case let e as OptimizerError:
+            return fail(e.message, e.isUserError ? 2 : 1)
         case let e as TransportError:
             // Daemon answers: bad input → 2, unavailable/internal → 1.
             let userError: Set<RPCCode> = [.invalidArgument, .notFound, .permissionDenied, .alreadyExists, .failedPrecondition]

@@ -1,10 +1,38 @@
 #ifndef UNIRT_KERNELS_H
 #define UNIRT_KERNELS_H
-/* SIMD microkernels of the unirt CPU backend. Each kernel has an AVX2/FMA
- * version and a portable fallback; the dispatcher picks one at run time from
- * CPU detection (unirt_cpu_features). */
+/* SIMD microkernels of the unirt CPU backend.
+ *
+ * Every public function below is a dispatcher: it picks an AVX2/FMA(/F16C)
+ * implementation when unirt_cpu_features() reports the features, else a
+ * portable C fallback. Both produce the same results up to floating-point
+ * reassociation (integer paths are bit-exact).
+ *
+ * Conventions shared by all kernels:
+ *  - Activations are float32 NCHW for ONE sample: a pointer to channel 0 of the
+ *    sample, channels stored one plane (H*W floats) after another. The caller
+ *    loops over the batch.
+ *  - Counts, sizes and indices are element counts (not bytes) unless a name
+ *    says "size" (bytes).
+ *  - No alignment is assumed anywhere (unaligned loads); 64-byte alignment of
+ *    the arena helps only speed.
+ *  - Kernels never allocate on the heap, never throw and never validate user
+ *    input: the plan builder validates shapes once. Passing inconsistent
+ *    sizes is a programmer error.
+ *  - All kernels are reentrant and keep no state. To spread work across
+ *    threads the caller splits channel (or row/position) ranges, given as
+ *    half-open [begin, end) parameters; distinct ranges write disjoint output.
+ *  - The caller owns every buffer; kernels only read inputs and write outputs.
+ *  - In-place operation (output == input) is allowed where a comment says so.
+ */
 #include <stddef.h>
 #include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* CPU features                                                              */
 
 /* CPU feature bits. */
 enum {
@@ -16,10 +44,297 @@ enum {
     UNIRT_CPU_AVXVNNI = 1 << 5,
 };
 
-/* Features of the running CPU (cached after the first call). */
+/* Features of the running CPU (detected once, then cached); 0 while SIMD is
+ * disabled with unirt_cpu_set_simd_enabled(0). Thread-safe. */
 uint32_t unirt_cpu_features(void);
 
-/* Forces the portable kernels (0) or lets detection decide (1); for tests. */
+/* Forces the portable kernels (0) or lets detection decide (1). Meant for
+ * tests comparing both paths; takes effect for calls that start afterwards. */
 void unirt_cpu_set_simd_enabled(int enabled);
 
+/* Name of the implementation the dispatchers use now: "avx2" or "generic". */
+const char *unirt_kernels_isa(void);
+
+/* ------------------------------------------------------------------------ */
+/* Shared parameter blocks                                                   */
+
+/* Activation kinds of the fused epilogue. */
+enum {
+    UNIRT_ACT_NONE = 0,
+    UNIRT_ACT_RELU = 1,
+    UNIRT_ACT_PRELU = 2,       /* per-channel slope (unirt_epilogue.slope) */
+    UNIRT_ACT_LEAKY_RELU = 3,  /* x < 0 ? alpha*x : x */
+    UNIRT_ACT_CLIP = 4,        /* min(max(x, alpha), beta) */
+    UNIRT_ACT_SIGMOID = 5,     /* 1/(1+exp(-x)), fast exp, ~1e-6 relative */
+    UNIRT_ACT_HARDSIGMOID = 6, /* max(0, min(1, alpha*x + beta)) */
+};
+
+/* What follows a convolution/GEMM: y = act(acc + bias[c] (+ residual)).
+ * Pointers may be NULL when unused. `bias`, `slope` are indexed by the
+ * absolute channel (output row) number. `residual` has exactly the layout of
+ * the output it is applied to (same origin, same row stride). The struct is
+ * read-only to the kernels and may be shared across threads. */
+typedef struct unirt_epilogue {
+    const float *bias;     /* [channels] or NULL */
+    const float *residual; /* like the output, or NULL */
+    /* 0: y = act(x + bias + residual); 1: y = act(x + bias) + residual. */
+    int32_t residual_after_activation;
+    int32_t activation;    /* UNIRT_ACT_* */
+    float alpha;           /* leaky-relu slope, clip min, hardsigmoid alpha */
+    float beta;            /* clip max, hardsigmoid beta */
+    const float *slope;    /* PRelu slope per channel (expand a scalar slope) */
+} unirt_epilogue;
+
+/* Geometry of a 2-D sliding window (convolution, pooling, im2col).
+ * Output positions (oy, ox) read input rows oy*stride_h - pad_top +
+ * ky*dilation_h (likewise columns); positions outside [0, in) are padding.
+ * Bottom/right pads are implied by out_h/out_w; pad_bottom/pad_right are only
+ * read by average pooling with count_include_pad. */
+typedef struct unirt_conv2d_geometry {
+    size_t in_h, in_w;
+    size_t out_h, out_w;
+    size_t kernel_h, kernel_w;
+    size_t stride_h, stride_w;     /* >= 1 */
+    size_t dilation_h, dilation_w; /* >= 1 */
+    size_t pad_top, pad_left;
+    size_t pad_bottom, pad_right;
+} unirt_conv2d_geometry;
+
+/* ------------------------------------------------------------------------ */
+/* 1. Epilogue                                                               */
+
+/* Applies `ep` in place to rows [channel_begin, channel_end) of a block whose
+ * row c starts at y + c*ld and holds `count` floats (a conv output plane, or
+ * a column tile of a GEMM output). ep->residual uses the same indexing. */
+void unirt_epilogue_apply(const unirt_epilogue *ep, float *y, size_t ld,
+                          size_t channel_begin, size_t channel_end, size_t count);
+
+/* ------------------------------------------------------------------------ */
+/* 2. Depthwise convolution (FP32)                                           */
+
+/* Depthwise conv (group = channels, one filter per channel) plus epilogue,
+ * for channels [channel_begin, channel_end). x: [C][in_h][in_w];
+ * weights: [C][kernel_h][kernel_w] (ONNX layout); y: [C][out_h][out_w].
+ * Any kernel/stride/dilation/pads; 3x3 with stride 1 or 2 and dilation 1 has
+ * a direct AVX2 kernel. ep may be NULL; ep->residual is laid out like y. */
+void unirt_dwconv_compute(const float *x, const float *weights,
+                          const unirt_conv2d_geometry *g, const unirt_epilogue *ep,
+                          float *y, size_t channel_begin, size_t channel_end);
+
+/* ------------------------------------------------------------------------ */
+/* 3. im2col                                                                 */
+
+/* Unfolds channels [channel_begin, channel_end) of x ([C][in_h][in_w]) for
+ * output positions [pos_begin, pos_end) (pos = oy*out_w + ox) into `cols`, a
+ * row-major matrix of ((channel_end-channel_begin)*kernel_h*kernel_w) rows and
+ * (pos_end-pos_begin) columns; row ((c-channel_begin)*kernel_h + ky)*kernel_w
+ * + kx, matching ONNX weights [M][C][kh][kw] read as an M x (C*kh*kw) matrix.
+ * Padding reads as 0. Tiling positions keeps the buffer small. */
+void unirt_im2col_compute(const float *x, const unirt_conv2d_geometry *g,
+                          size_t channel_begin, size_t channel_end,
+                          size_t pos_begin, size_t pos_end, float *cols);
+
+/* Subsamples channels [channel_begin, channel_end) for a 1x1 strided conv
+ * without padding: y[c-channel_begin][oy][ox] = x[c][oy*stride_h][ox*stride_w]
+ * (kernel, dilation and pads of g are ignored). */
+void unirt_gather_strided_compute(const float *x, const unirt_conv2d_geometry *g,
+                                  size_t channel_begin, size_t channel_end, float *y);
+
+/* ------------------------------------------------------------------------ */
+/* 4. Elementwise                                                            */
+
+enum { UNIRT_BINARY_ADD = 0, UNIRT_BINARY_SUB = 1, UNIRT_BINARY_MUL = 2, UNIRT_BINARY_DIV = 3 };
+
+/* y[i] = a[i] op b[i] for i < count. In place allowed (y == a or y == b). */
+void unirt_binary_compute(int32_t op, const float *a, const float *b, float *y, size_t count);
+
+/* Per-channel broadcast ([1,C,1,1] against NCHW): for c in the range,
+ * y[c*plane + i] = a[c*plane + i] op b[c] (b_first = 0) or b[c] op a[...]
+ * (b_first = 1). In place allowed (y == a). */
+void unirt_binary_channel_compute(int32_t op, const float *a, const float *b, float *y,
+                                  size_t plane, size_t channel_begin, size_t channel_end,
+                                  int32_t b_first);
+
+/* y[i] = a[i] op b (b_first = 0) or b op a[i] (b_first = 1). In place allowed. */
+void unirt_binary_scalar_compute(int32_t op, const float *a, float b, float *y, size_t count,
+                                 int32_t b_first);
+
+enum {
+    UNIRT_UNARY_RELU = 0,
+    UNIRT_UNARY_SIGMOID = 1,     /* ~1e-6 relative */
+    UNIRT_UNARY_TANH = 2,        /* ~2e-6 relative */
+    UNIRT_UNARY_EXP = 3,         /* ~1e-6 relative; 0 below -87.3, +inf above 88.7 */
+    UNIRT_UNARY_SQRT = 4,        /* correctly rounded */
+    UNIRT_UNARY_LEAKY_RELU = 5,  /* alpha = slope */
+    UNIRT_UNARY_HARDSIGMOID = 6, /* max(0, min(1, alpha*x + beta)) */
+    UNIRT_UNARY_CLIP = 7,        /* min(max(x, alpha), beta) */
+};
+
+/* y[i] = f(x[i]) for i < count. In place allowed. */
+void unirt_unary_compute(int32_t op, const float *x, float *y, size_t count, float alpha,
+                         float beta);
+
+/* PRelu with a per-channel slope: y = x < 0 ? slope[c]*x : x over channels
+ * [channel_begin, channel_end) of [C][plane]. In place allowed. */
+void unirt_prelu_compute(const float *x, const float *slope, float *y, size_t plane,
+                         size_t channel_begin, size_t channel_end);
+
+/* ------------------------------------------------------------------------ */
+/* 5. Pooling, resize, pad, normalization, layout                            */
+
+/* MaxPool 2-D over channels [channel_begin, channel_end); padding never wins
+ * (it is skipped). x: [C][in_h][in_w], y: [C][out_h][out_w]. */
+void unirt_maxpool_compute(const float *x, const unirt_conv2d_geometry *g, float *y,
+                           size_t channel_begin, size_t channel_end);
+
+/* AveragePool 2-D. count_include_pad = 0 divides by the number of in-image
+ * taps; 1 divides by the taps inside the padded image (pads included,
+ * positions beyond pad_bottom/pad_right from ceil_mode excluded), as ONNX. */
+void unirt_avgpool_compute(const float *x, const unirt_conv2d_geometry *g,
+                           int32_t count_include_pad, float *y,
+                           size_t channel_begin, size_t channel_end);
+
+/* GlobalAveragePool: y[c] = mean of plane c, for the channel range. */
+void unirt_global_avgpool_compute(const float *x, size_t plane, float *y,
+                                  size_t channel_begin, size_t channel_end);
+
+/* Nearest resize by integer factors (asymmetric coordinates, floor):
+ * y[c][oy][ox] = x[c][oy/factor_h][ox/factor_w], out = in * factor. */
+void unirt_resize_nearest_int_compute(const float *x, size_t in_h, size_t in_w,
+                                      size_t factor_h, size_t factor_w, float *y,
+                                      size_t channel_begin, size_t channel_end);
+
+/* Nearest resize with precomputed index tables (any coordinate mode):
+ * y[c][oy][ox] = x[c][row_index[oy]][col_index[ox]]; indices in range. */
+void unirt_resize_nearest_table_compute(const float *x, size_t in_h, size_t in_w,
+                                        const int32_t *row_index, size_t out_h,
+                                        const int32_t *col_index, size_t out_w, float *y,
+                                        size_t channel_begin, size_t channel_end);
+
+enum { UNIRT_PAD_CONSTANT = 0, UNIRT_PAD_REFLECT = 1, UNIRT_PAD_EDGE = 2 };
+
+/* Spatial pad of [C][in_h][in_w] into [C][in_h+top+bottom][in_w+left+right]
+ * (non-negative pads; REFLECT needs pads < the dimension, no edge repeat). */
+void unirt_pad2d_compute(const float *x, size_t in_h, size_t in_w, size_t pad_top,
+                         size_t pad_bottom, size_t pad_left, size_t pad_right, int32_t mode,
+                         float value, float *y, size_t channel_begin, size_t channel_end);
+
+/* Instance normalization for channels of one sample:
+ * y = (x - mean_c) / sqrt(var_c + epsilon) * scale[c] + bias[c], mean and
+ * (biased) variance over the plane in two passes with double accumulation;
+ * then `ep` (may be NULL; its bias is added too). In place allowed. */
+void unirt_instancenorm_compute(const float *x, size_t plane, const float *scale,
+                                const float *bias, float epsilon, const unirt_epilogue *ep,
+                                float *y, size_t channel_begin, size_t channel_end);
+
+/* One sample [C][plane] -> [plane][C]. Not in place. */
+void unirt_transpose_to_nhwc(const float *x, size_t channels, size_t plane, float *y);
+/* One sample [plane][C] -> [C][plane]. Not in place. */
+void unirt_transpose_to_nchw(const float *x, size_t channels, size_t plane, float *y);
+
+/* ------------------------------------------------------------------------ */
+/* 6. Half precision                                                         */
+
+/* float32 -> IEEE binary16 bits, round to nearest even, overflow to inf. */
+void unirt_f16_from_f32(const float *x, uint16_t *y, size_t count);
+/* IEEE binary16 bits -> float32 (exact). */
+void unirt_f16_to_f32(const uint16_t *x, float *y, size_t count);
+
+/* ------------------------------------------------------------------------ */
+/* 7. Quantize / dequantize (per tensor)                                     */
+
+/* y = clamp(round_half_even(x / scale) + zero_point, 0, 255). */
+void unirt_quantize_u8(const float *x, uint8_t *y, size_t count, float scale,
+                       int32_t zero_point);
+/* Symmetric: y = clamp(round_half_even(x / scale), -127, 127). */
+void unirt_quantize_s8(const float *x, int8_t *y, size_t count, float scale);
+/* y = (x - zero_point) * scale. */
+void unirt_dequantize_u8(const uint8_t *x, float *y, size_t count, float scale,
+                         int32_t zero_point);
+/* y = x * scale. */
+void unirt_dequantize_s8(const int8_t *x, float *y, size_t count, float scale);
+
+/* ------------------------------------------------------------------------ */
+/* 8. INT8 GEMM: Y[M x N] = W[M x K] (s8) . (X[K x N] (u8) - zero_point)     */
+/*
+ * Exactness choice: VPMADDUBSW adds two u8*s8 products into a saturating
+ * int16, which overflows for full-range weights (255*127*2 > 32767). We do
+ * NOT reduce weights to 7 bits (that costs a bit of weight precision on
+ * every layer). Instead both operands are pre-widened to int16 at pack time
+ * and multiplied with VPMADDWD (int16*int16 pairs summed into int32), which
+ * is exact for every s8 weight and every u8 activation. The zero point is
+ * subtracted while packing X (x - zp lies in [-255, 255]), so no
+ * compensation term is needed. Cost: packed weights take 2 bytes per weight
+ * and X is packed once per call (O(K*N), small next to O(M*K*N)); VPMADDWD
+ * does 16 MACs per instruction against 32 for VPMADDUBSW, but VPMADDUBSW
+ * needs a second VPMADDWD (by ones) to widen, so the multiply-port cost per
+ * MAC is the same. Accumulation is exact while K <= UNIRT_GEMM_U8S8_MAX_K.
+ *
+ * Layout: rows of W are output channels (conv weights [M][C][kh][kw] read as
+ * M x K). Columns of X are output positions, so Y lands directly in NCHW:
+ * row m of Y is channel m's plane. This "M-major" shape suits conv: the
+ * epilogue's per-channel scale/bias/slope are per row, and 1x1 convs pack X
+ * straight from the NCHW activation. (An N-major layout, Y = X.W^T, would
+ * produce NHWC and need a transpose back; not provided.)
+ * Packed W: blocks of 6 rows, each block K/2 pairs x 6 rows x 2 int16.
+ * Packed X: panels of up to 16 columns, each panel K/2 pairs x width x 2 int16
+ * (K rounded up to even, N up to a multiple of 8; padding is zero).
+ */
+enum { UNIRT_GEMM_U8S8_MR = 6, UNIRT_GEMM_U8S8_MAX_K = 65536 };
+
+/* Bytes of packed weights for an M x K matrix. */
+size_t unirt_gemm_u8s8_weights_size(size_t m, size_t k);
+/* Packs s8 weights w (row-major M x K, row stride k) for the GEMM. Returns 0,
+ * or -1 when k exceeds UNIRT_GEMM_U8S8_MAX_K (int32 could overflow). */
+int32_t unirt_gemm_u8s8_pack_weights(const int8_t *w, size_t m, size_t k, void *packed);
+/* Bytes of a packed X of K x N. */
+size_t unirt_gemm_u8s8_x_size(size_t k, size_t n);
+/* Packs u8 X (K rows x n columns, row stride ld) minus zero_point. */
+void unirt_gemm_u8s8_pack_x(const uint8_t *x, size_t ld, size_t k, size_t n,
+                            int32_t zero_point, void *packed);
+/* Fused u8 im2col + pack: X rows are (c*kernel_h + ky)*kernel_w + kx for all
+ * `channels` of x ([C][in_h][in_w] u8), columns output positions
+ * [pos_begin, pos_end); padding reads as zero_point (real value 0). */
+void unirt_gemm_u8s8_pack_x_conv(const uint8_t *x, const unirt_conv2d_geometry *g,
+                                 size_t channels, int32_t zero_point, size_t pos_begin,
+                                 size_t pos_end, void *packed);
+
+/* Raw int32 result for rows [m_begin, m_end) (m_begin a multiple of
+ * UNIRT_GEMM_U8S8_MR): y[m*ldy + j] for j < n. */
+void unirt_gemm_u8s8_compute_s32(const void *packed_w, const void *packed_x, size_t m_begin,
+                                 size_t m_end, size_t k, size_t n, int32_t *y, size_t ldy);
+/* Requantizing epilogue to float: y[m*ldy + j] = epilogue(acc * row_scale[m])
+ * where row_scale[m] = activation scale * weight scale[m]; ep may be NULL,
+ * ep->residual is indexed like y. */
+void unirt_gemm_u8s8_compute_f32(const void *packed_w, const void *packed_x, size_t m_begin,
+                                 size_t m_end, size_t k, size_t n, const float *row_scale,
+                                 const unirt_epilogue *ep, float *y, size_t ldy);
+/* As _f32, then quantized for the next layer:
+ * y = clamp(round_half_even(v / out_scale) + out_zero_point, 0, 255). */
+void unirt_gemm_u8s8_compute_u8(const void *packed_w, const void *packed_x, size_t m_begin,
+                                size_t m_end, size_t k, size_t n, const float *row_scale,
+                                const unirt_epilogue *ep, float out_scale,
+                                int32_t out_zero_point, uint8_t *y, size_t ldy);
+
+/* ------------------------------------------------------------------------ */
+/* 9. INT8 depthwise convolution                                             */
+
+/* Depthwise conv of u8 activations (x - x_zero_point; padding is real 0)
+ * with s8 weights [C][kh][kw]: acc (int32, exact) -> acc * channel_scale[c]
+ * -> epilogue (ep may be NULL) -> float y [C][out_h][out_w]. Direct AVX2
+ * kernel for 3x3, stride 1, dilation 1; other shapes use the portable one. */
+void unirt_dwconv_u8s8_compute_f32(const uint8_t *x, int32_t x_zero_point,
+                                   const int8_t *weights, const unirt_conv2d_geometry *g,
+                                   const float *channel_scale, const unirt_epilogue *ep,
+                                   float *y, size_t channel_begin, size_t channel_end);
+/* As _f32, then y = clamp(round_half_even(v / out_scale) + out_zero_point, 0, 255). */
+void unirt_dwconv_u8s8_compute_u8(const uint8_t *x, int32_t x_zero_point,
+                                  const int8_t *weights, const unirt_conv2d_geometry *g,
+                                  const float *channel_scale, const unirt_epilogue *ep,
+                                  float out_scale, int32_t out_zero_point, uint8_t *y,
+                                  size_t channel_begin, size_t channel_end);
+
+#ifdef __cplusplus
+}
+#endif
 #endif

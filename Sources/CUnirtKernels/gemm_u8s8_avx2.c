@@ -1,0 +1,137 @@
+/* AVX2 u8 x s8 GEMM on int16-widened packed operands (see unirt_kernels.h
+ * for why VPMADDWD rather than VPMADDUBSW). The register tile is 6 rows x
+ * 16 columns: 12 int32 accumulators, 2 X vectors, one weight-pair broadcast
+ * and one product temporary fill the 16 ymm registers exactly (a 4 x 24 tile
+ * needs a 17th and spills every step). Panels of X (K/2 x 16 x 2 int16) are walked in the
+ * outer loop so each stays in L1 while all row blocks of W stream past it.
+ * The epilogue runs on the accumulators while they are in registers. */
+#include "simd_avx2.h"
+#include <string.h>
+
+enum { MR = UNIRT_GEMM_U8S8_MR, NR = UNIRT_GEMM_NR };
+
+/* acc[r][v] = sum over pairs of W rows r x X panel vectors v (nv of them). */
+UNIRT_AVX2_INLINE void tile(const int16_t *wb, const int16_t *xp, size_t kp, int nv, __m256i acc[MR][2]) {
+    for (int r = 0; r < MR; r++)
+        for (int v = 0; v < 2; v++) acc[r][v] = _mm256_setzero_si256();
+    const size_t step = (size_t)nv * 16;
+    for (size_t p = 0; p < kp; p++, xp += step, wb += MR * 2) {
+        __m256i x0 = _mm256_loadu_si256((const __m256i *)xp);
+        __m256i x1 = nv > 1 ? _mm256_loadu_si256((const __m256i *)(xp + 16)) : x0;
+        for (int r = 0; r < MR; r++) {
+            int32_t pair;
+            memcpy(&pair, wb + r * 2, 4);
+            __m256i w = _mm256_set1_epi32(pair);
+            acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(x0, w));
+            if (nv > 1) acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(x1, w));
+        }
+    }
+}
+
+/* Output kinds of one driver. */
+enum { OUT_S32, OUT_F32, OUT_U8 };
+
+typedef struct {
+    int kind;
+    int32_t *ys;
+    float *yf;
+    uint8_t *yq;
+    size_t ldy;
+    const float *row_scale;
+    const unirt_epilogue *ep; /* NULL: none */
+    float out_scale;
+    int32_t out_zp;
+} sink;
+
+/* Writes 8 accumulator columns [j, j + cnt) of row m; full vectors use
+ * plain loads/stores (masked moves are slow on some cores). */
+UNIRT_AVX2_INLINE void emit(const sink *s, size_t m, size_t j, size_t cnt, __m256i acc) {
+    const int full = cnt == 8;
+    const __m256i mask = unirt_mask8(cnt);
+    if (s->kind == OUT_S32) {
+        int32_t *dst = s->ys + m * s->ldy + j;
+        if (full) _mm256_storeu_si256((__m256i *)dst, acc);
+        else _mm256_maskstore_epi32((int *)dst, mask, acc);
+        return;
+    }
+    __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps(s->row_scale[m]));
+    const unirt_epilogue *ep = s->ep;
+    if (ep) {
+        const float *r = ep->residual ? ep->residual + m * s->ldy + j : NULL;
+        __m256 rv = _mm256_setzero_ps();
+        if (r) rv = full ? _mm256_loadu_ps(r) : _mm256_maskload_ps(r, mask);
+        if (ep->bias) v = _mm256_add_ps(v, _mm256_set1_ps(ep->bias[m]));
+        if (r && !ep->residual_after_activation) v = _mm256_add_ps(v, rv);
+        v = unirt_act256(ep, m, v);
+        if (r && ep->residual_after_activation) v = _mm256_add_ps(v, rv);
+    }
+    if (s->kind == OUT_F32) {
+        float *dst = s->yf + m * s->ldy + j;
+        if (full) _mm256_storeu_ps(dst, v);
+        else _mm256_maskstore_ps(dst, mask, v);
+        return;
+    }
+    const float zf = (float)s->out_zp;
+    __m128i q = unirt_quant8_u8(v, _mm256_set1_ps(s->out_scale), _mm256_set1_ps(-zf),
+                                _mm256_set1_ps(255.0f - zf), _mm256_set1_epi32(s->out_zp));
+    uint8_t *dst = s->yq + m * s->ldy + j;
+    if (full) {
+        _mm_storel_epi64((__m128i *)dst, q);
+    } else {
+        uint8_t bytes[16];
+        _mm_storeu_si128((__m128i *)bytes, q);
+        memcpy(dst, bytes, cnt);
+    }
+}
+
+UNIRT_AVX2_INLINE void run_panel(const int16_t *pw, const int16_t *panel, size_t kp, size_t mb,
+                                 size_t me, size_t j0, size_t cols, int nv, const sink *s) {
+    for (size_t m0 = mb; m0 < me; m0 += MR) {
+        __m256i acc[MR][2];
+        tile(pw + (m0 / MR) * kp * MR * 2, panel, kp, nv, acc);
+        for (int r = 0; r < MR && m0 + (size_t)r < me; r++)
+            for (int v = 0; v < nv && (size_t)v * 8 < cols; v++) {
+                size_t cnt = cols - (size_t)v * 8;
+                emit(s, m0 + r, j0 + (size_t)v * 8, cnt > 8 ? 8 : cnt, acc[r][v]);
+            }
+    }
+}
+
+UNIRT_AVX2 static void drive(const void *pw, const void *px, size_t mb, size_t me, size_t k,
+                             size_t n, const sink *s) {
+    const size_t kp = unirt_gemm_kpairs(k), np = unirt_gemm_round8(n);
+    for (size_t j0 = 0; j0 < np; j0 += NR) {
+        const size_t width = np - j0 < NR ? np - j0 : NR;
+        const size_t cols = n - j0 < width ? n - j0 : width;
+        const int16_t *panel = (const int16_t *)px + j0 * kp * 2;
+        switch (width) {
+        case 16: run_panel((const int16_t *)pw, panel, kp, mb, me, j0, cols, 2, s); break;
+        default: run_panel((const int16_t *)pw, panel, kp, mb, me, j0, cols, 1, s); break;
+        }
+    }
+}
+
+UNIRT_AVX2 void unirt_gemm_u8s8_compute_s32_avx2(const void *pw, const void *px, size_t mb,
+                                                 size_t me, size_t k, size_t n, int32_t *y,
+                                                 size_t ldy) {
+    sink s = {.kind = OUT_S32, .ys = y, .ldy = ldy};
+    drive(pw, px, mb, me, k, n, &s);
+}
+
+UNIRT_AVX2 void unirt_gemm_u8s8_compute_f32_avx2(const void *pw, const void *px, size_t mb,
+                                                 size_t me, size_t k, size_t n,
+                                                 const float *row_scale, const unirt_epilogue *ep,
+                                                 float *y, size_t ldy) {
+    sink s = {.kind = OUT_F32, .yf = y, .ldy = ldy, .row_scale = row_scale, .ep = ep};
+    drive(pw, px, mb, me, k, n, &s);
+}
+
+UNIRT_AVX2 void unirt_gemm_u8s8_compute_u8_avx2(const void *pw, const void *px, size_t mb,
+                                                size_t me, size_t k, size_t n,
+                                                const float *row_scale, const unirt_epilogue *ep,
+                                                float out_scale, int32_t out_zp, uint8_t *y,
+                                                size_t ldy) {
+    sink s = {.kind = OUT_U8, .yq = y, .ldy = ldy, .row_scale = row_scale, .ep = ep,
+              .out_scale = out_scale, .out_zp = out_zp};
+    drive(pw, px, mb, me, k, n, &s);
+}

@@ -1,0 +1,98 @@
+/* AVX2/FMA vector helpers shared by the *_avx2.c files (static inline, each
+ * compiled for avx2+fma through UNIRT_AVX2; never called without AVX2). */
+#ifndef UNIRT_SIMD_AVX2_H
+#define UNIRT_SIMD_AVX2_H
+#include "kernels_internal.h"
+#include <immintrin.h>
+
+#define UNIRT_AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma")))
+
+/* Lane mask selecting the first n (0..8) lanes, for masked loads/stores. */
+UNIRT_AVX2_INLINE __m256i unirt_mask8(size_t n) {
+    static const int32_t table[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    return _mm256_loadu_si256((const __m256i *)(table + 8 - n));
+}
+
+/* exp(x): x = n*ln2 + r with |r| <= ln2/2 (two-constant reduction), e^r by
+ * its degree-7 Taylor polynomial (truncation < 6e-9), times 2^n through the
+ * exponent bits. About 1e-7 relative; 0 below -87.3, +inf above 88.7. */
+UNIRT_AVX2_INLINE __m256 unirt_exp256(__m256 x) {
+    const __m256 hi = _mm256_set1_ps(88.72283f), lo = _mm256_set1_ps(-87.33654f);
+    __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
+    __m256 over = _mm256_cmp_ps(x, hi, _CMP_GT_OQ);
+    x = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.0f / 5040.0f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    /* n is in [-126, 128]; split 2^n = 2^(n/2) * 2^(n - n/2) to reach 2^128. */
+    __m256i ni = _mm256_cvtps_epi32(n);
+    __m256i n1 = _mm256_srai_epi32(ni, 1), n2 = _mm256_sub_epi32(ni, n1);
+    __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, _mm256_set1_epi32(127)), 23));
+    __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, _mm256_set1_epi32(127)), 23));
+    p = _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+    p = _mm256_andnot_ps(under, p);
+    return _mm256_blendv_ps(p, _mm256_set1_ps(INFINITY), over);
+}
+
+/* 1 / (1 + exp(-x)) with an exact division. */
+UNIRT_AVX2_INLINE __m256 unirt_sigmoid256(__m256 x) {
+    __m256 e = unirt_exp256(_mm256_sub_ps(_mm256_setzero_ps(), x));
+    return _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+}
+
+/* tanh: odd Taylor polynomial below |x| = 0.0625 (where 1 - e^-2x cancels),
+ * else sign(x) * (1 - e) / (1 + e) with e = exp(-2|x|). */
+UNIRT_AVX2_INLINE __m256 unirt_tanh256(__m256 x) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 ax = _mm256_andnot_ps(sign, x);
+    __m256 e = unirt_exp256(_mm256_mul_ps(ax, _mm256_set1_ps(-2.0f)));
+    __m256 one = _mm256_set1_ps(1.0f);
+    __m256 big = _mm256_div_ps(_mm256_sub_ps(one, e), _mm256_add_ps(one, e));
+    __m256 x2 = _mm256_mul_ps(ax, ax);
+    __m256 p = _mm256_set1_ps(-17.0f / 315.0f);
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(2.0f / 15.0f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-1.0f / 3.0f));
+    __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, x2), ax, ax);
+    __m256 t = _mm256_blendv_ps(big, small, _mm256_cmp_ps(ax, _mm256_set1_ps(0.0625f), _CMP_LT_OQ));
+    return _mm256_or_ps(t, _mm256_and_ps(x, sign));
+}
+
+/* The epilogue's activation on 8 values of channel c. */
+UNIRT_AVX2_INLINE __m256 unirt_act256(const unirt_epilogue *ep, size_t c, __m256 v) {
+    switch (ep->activation) {
+    case UNIRT_ACT_RELU: return _mm256_max_ps(v, _mm256_setzero_ps());
+    case UNIRT_ACT_PRELU:
+    case UNIRT_ACT_LEAKY_RELU: {
+        float s = ep->activation == UNIRT_ACT_PRELU ? ep->slope[c] : ep->alpha;
+        __m256 neg = _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ);
+        return _mm256_blendv_ps(v, _mm256_mul_ps(v, _mm256_set1_ps(s)), neg);
+    }
+    case UNIRT_ACT_CLIP:
+        return _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(ep->alpha)), _mm256_set1_ps(ep->beta));
+    case UNIRT_ACT_SIGMOID: return unirt_sigmoid256(v);
+    case UNIRT_ACT_HARDSIGMOID: {
+        __m256 t = _mm256_fmadd_ps(v, _mm256_set1_ps(ep->alpha), _mm256_set1_ps(ep->beta));
+        return _mm256_max_ps(_mm256_setzero_ps(), _mm256_min_ps(_mm256_set1_ps(1.0f), t));
+    }
+    default: return v;
+    }
+}
+
+/* Round half to even and saturate 8 floats to u8 in the low 8 bytes. */
+UNIRT_AVX2_INLINE __m128i unirt_quant8_u8(__m256 v, __m256 scale, __m256 lo, __m256 hi,
+                                          __m256i zp) {
+    __m256 q = _mm256_min_ps(_mm256_max_ps(_mm256_div_ps(v, scale), lo), hi);
+    __m256i i = _mm256_add_epi32(_mm256_cvtps_epi32(q), zp);
+    __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(i), _mm256_extracti128_si256(i, 1));
+    return _mm_packus_epi16(w, w);
+}
+#endif

@@ -1,0 +1,105 @@
+import Foundation
+import UnirtIR
+
+/// Where a plan came from and what it was built for.
+public struct Provenance: Codable, Sendable, Equatable {
+    /// File name of the source model.
+    public var sourceName: String
+    /// sha256 of the source ONNX file.
+    public var sourceSHA256: String
+    /// Overall precision asked for: fp32, fp16 or int8.
+    public var precision: String
+    /// Precision each compute node runs at, by node name (mixed-precision fallbacks show here).
+    public var layerPrecision: [String: String]
+    /// Calibration method (int8 plans), e.g. "entropy" or "percentile 99.99".
+    public var calibrationMethod: String?
+    /// sha256 over the calibration data (or cache file) the scales came from.
+    public var calibrationSHA256: String?
+    /// Accuracy target and the value achieved on the calibration/validation set.
+    public var accuracyTarget: String?
+    public var accuracyAchieved: String?
+    /// unirt version that wrote the plan.
+    public var unirtVersion: String
+    /// CPU architecture (uname machine) the plan targets.
+    public var arch: String
+    /// CPU features the plan's kernels need (e.g. "avx2"); the loader refuses a CPU without them.
+    public var requiredCPUFeatures: [String]
+    /// GPU compute capability for GPU plans (e.g. "9.0"), nil for CPU plans.
+    public var gpuArch: String?
+    /// Batch size the plan was built at, when overridden.
+    public var batch: Int?
+    /// Optimization level and disabled passes used.
+    public var optimization: String
+    /// The command line that rebuilds this plan.
+    public var buildCommand: String
+    /// When the plan was written (ISO 8601, UTC).
+    public var createdAt: String
+
+    public init(sourceName: String, sourceSHA256: String, precision: String, layerPrecision: [String: String] = [:],
+                calibrationMethod: String? = nil, calibrationSHA256: String? = nil, accuracyTarget: String? = nil,
+                accuracyAchieved: String? = nil, unirtVersion: String, arch: String, requiredCPUFeatures: [String] = [],
+                gpuArch: String? = nil, batch: Int? = nil, optimization: String = "level 2", buildCommand: String,
+                createdAt: String) {
+        self.sourceName = sourceName
+        self.sourceSHA256 = sourceSHA256
+        self.precision = precision
+        self.layerPrecision = layerPrecision
+        self.calibrationMethod = calibrationMethod
+        self.calibrationSHA256 = calibrationSHA256
+        self.accuracyTarget = accuracyTarget
+        self.accuracyAchieved = accuracyAchieved
+        self.unirtVersion = unirtVersion
+        self.arch = arch
+        self.requiredCPUFeatures = requiredCPUFeatures
+        self.gpuArch = gpuArch
+        self.batch = batch
+        self.optimization = optimization
+        self.buildCommand = buildCommand
+        self.createdAt = createdAt
+    }
+}
+
+/// How one weight tensor is stored in the file.
+public enum WeightEncoding: String, Codable, Sendable {
+    /// float32 as is.
+    case f32
+    /// float16 (converted to float32 when loaded).
+    case f16
+    /// int8 with one symmetric scale per slice along axis 0 (per output channel).
+    case i8
+    /// The tensor's own dtype (integer tensors), little-endian.
+    case raw
+}
+
+/// An optimized graph with its weights, quantization parameters and provenance.
+public struct Plan: Sendable {
+    public var graph: Graph
+    public var provenance: Provenance
+    /// Symmetric activation scales by value name (int8 plans).
+    public var activationScales: [String: Float]
+    /// Storage encoding per initializer; missing entries are stored as f32 (floats) or raw.
+    public var weightEncodings: [String: WeightEncoding]
+
+    public init(graph: Graph, provenance: Provenance, activationScales: [String: Float] = [:],
+                weightEncodings: [String: WeightEncoding] = [:]) {
+        self.graph = graph
+        self.provenance = provenance
+        self.activationScales = activationScales
+        self.weightEncodings = weightEncodings
+    }
+}
+
+/// The machine a plan is checked against when loaded.
+public struct PlanTarget: Sendable {
+    public var arch: String
+    public var cpuFeatures: Set<String>
+    public var gpuArchs: Set<String>
+    public var unirtVersion: String
+
+    public init(arch: String, cpuFeatures: Set<String>, gpuArchs: Set<String> = [], unirtVersion: String) {
+        self.arch = arch
+        self.cpuFeatures = cpuFeatures
+        self.gpuArchs = gpuArchs
+        self.unirtVersion = unirtVersion
+    }
+}

@@ -1,2 +1,0 @@
-/// INT8 calibration and quantization (see docs/ARCHITECTURE.md).
-import UnirtIR

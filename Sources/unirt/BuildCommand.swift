@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import UnirtIR
+import UnirtONNX
+import UnirtPlan
+import UnirtRuntime
+
+/// `unirt build`: an optimized FP32/FP16/INT8 plan from an ONNX model.
+struct BuildCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "build",
+        abstract: "Build an optimized plan (fp32, fp16 or int8) from an ONNX model.")
+
+    enum Precision: String, ExpressibleByArgument, CaseIterable {
+        case fp32, fp16, int8
+    }
+
+    @Argument(help: "Source model (.onnx).")
+    var model: String
+
+    @Option(name: .shortAndLong, help: "Plan file to write.")
+    var output: String
+
+    @Option(name: .long, help: "Precision: fp32, fp16 or int8.")
+    var precision: Precision = .fp32
+
+    @Option(name: .long, help: "Build at batch N (overrides the exported batch dimension).")
+    var batch: Int?
+
+    @OptionGroup var optimization: OptimizationOptions
+
+    @OptionGroup var calibration: CalibrationOptions
+
+    func run() throws {
+        guard let data = FileManager.default.contents(atPath: model) else {
+            throw CLIError("\(model): cannot read file")
+        }
+        let onnx = try ONNXModel(data: data, label: model)
+        var graph = onnx.graph
+        if let batch { graph = try graph.overridingBatch(batch) }
+        let unoptimized = graph
+        graph = try optimization.apply(to: graph)
+
+        var layerPrecision: [String: String] = [:]
+        var encodings: [String: WeightEncoding] = [:]
+        var scales: [String: Float] = [:]
+        var calibrationMethod: String? = nil
+        var calibrationHash: String? = nil
+        var achieved: String? = nil
+        var required: [String] = []
+        let computeOps: Set<OpKind> = [.conv, .fusedConv, .gemm, .matMul, .convTranspose]
+        switch precision {
+        case .fp32:
+            for n in graph.nodes where computeOps.contains(n.op) { layerPrecision[n.name] = "fp32" }
+        case .fp16:
+            for n in graph.nodes where computeOps.contains(n.op) {
+                layerPrecision[n.name] = "fp16"
+                if n.inputs.count > 1, let w = graph.initializers[n.inputs[1]], w.dtype == .f32 { encodings[n.inputs[1]] = .f16 }
+            }
+            if CPUInfo.features.contains("f16c") { required.append("f16c") }
+        case .int8:
+            let result = try Int8Builder(graph: graph, reference: unoptimized, options: calibration, batch: batch).build()
+            graph = result.graph
+            layerPrecision = result.layerPrecision
+            encodings = result.encodings
+            scales = result.activationScales
+            calibrationMethod = result.method
+            calibrationHash = result.calibrationSHA256
+            achieved = result.achieved
+            required = result.requiredFeatures
+        }
+
+        let provenance = Provenance(
+            sourceName: (model as NSString).lastPathComponent, sourceSHA256: SHA256.hex(data),
+            precision: precision.rawValue, layerPrecision: layerPrecision,
+            calibrationMethod: calibrationMethod, calibrationSHA256: calibrationHash,
+            accuracyTarget: calibration.accuracyTarget, accuracyAchieved: achieved,
+            unirtVersion: UnirtVersion.string, arch: CPUInfo.arch, requiredCPUFeatures: required.sorted(),
+            batch: batch, optimization: optimization.summary, buildCommand: rebuildCommand(),
+            createdAt: ISO8601DateFormatter().string(from: Date()))
+        let plan = Plan(graph: graph, provenance: provenance, activationScales: scales, weightEncodings: encodings)
+        try PlanFile.write(plan, to: output)
+        let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
+        let counts = Dictionary(grouping: layerPrecision.values, by: { $0 }).mapValues(\.count)
+        print("wrote \(output): \(precision.rawValue), \(graph.nodes.count) nodes, \(formatBytes(size))")
+        print("layers: " + counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+        if let achieved { print("accuracy: \(achieved)") }
+    }
+
+    /// The command line that rebuilds this plan (recorded in it for error messages).
+    func rebuildCommand() -> String {
+        let args = CommandLine.arguments.dropFirst().map { a in
+            a.contains(" ") || a.isEmpty ? "'\(a)'" : a
+        }
+        return (["unirt"] + args).joined(separator: " ")
+    }
+}

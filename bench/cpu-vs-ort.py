@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""unirt vs ONNX Runtime on the CPU, side by side in one run.
+
+For each case the two runtimes are timed in turns (A B A B …) on the same real
+inputs with the same thread count (ONNX Runtime: intra-op threads = T, inter-op
+1, all graph optimizations on). Prints each median and the ratio, and saves the
+results with a description of the machine under bench/results/.
+
+ONNX Runtime cannot run the shipped YuNet and SFace files (opset-21 blockwise
+DequantizeLinear; SFace's dangling inputs), so it runs float copies of the same
+weights (scripts/onnxtools.py), with initializers taken out of the graph inputs
+so that its constant folding is not disabled. unirt runs the shipped files.
+
+    .venv/bin/python bench/cpu-vs-ort.py [--threads 2] [--rounds 5] [--only sface_b1,...]
+"""
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+import onnxtools  # noqa: E402
+
+CACHE = Path(os.environ.get("UNIRT_CACHE", ROOT / ".cache"))
+UNIRT = os.environ.get("UNIRT", str(ROOT / ".build/release/unirt"))
+
+
+def machine() -> dict:
+    cpu = ""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        flags = next(l for l in open("/proc/cpuinfo") if l.startswith("flags")).split()
+    except (OSError, StopIteration):
+        flags = []
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "machine": platform.machine(), "kernel": platform.release(),
+        "simd": [f for f in ("avx2", "fma", "f16c", "avx512f", "avx512_vnni", "avx_vnni") if f in flags],
+        "onnxruntime": ort.__version__, "python": platform.python_version(),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+
+
+def ort_model(name: str, batch: int) -> bytes:
+    """The model ONNX Runtime runs: float copy, initializers out of the inputs, batch set."""
+    src = CACHE / "models" / f"{name}.onnx"
+    m = onnx.load(str(src))
+    if name in ("yunet", "sface"):
+        m, _ = onnxtools.runnable_by_ort(m)
+    inits = {i.name for i in m.graph.initializer}
+    keep = [i for i in m.graph.input if i.name not in inits]
+    del m.graph.input[:]
+    m.graph.input.extend(keep)
+    if batch != 1:
+        m, _ = onnxtools.override_batch(m, batch)
+    return m.SerializeToString()
+
+
+def inputs_for(name: str, batch: int, size: int) -> dict:
+    """Real inputs from the reference set (face crops, letterboxed photo, portrait)."""
+    ref = CACHE / "refs"
+    if name == "sface":
+        crops = np.load(ref / "sface_b4/in/data.npy")
+        reps = -(-batch // crops.shape[0])
+        return {"data": np.concatenate([crops] * reps)[:batch].astype(np.float32)}
+    if name == "yunet":
+        return {"input": np.load(ref / "yunet/in/input.npy").astype(np.float32)}
+    img = np.load(ref / "multistyle26/in/image.npy")
+    if img.shape[-1] != size:
+        # Nearest upsampling of the real 256×256 portrait to the benchmark size.
+        idx = (np.arange(size) * img.shape[-1] // size)
+        img = img[:, :, idx][:, :, :, idx]
+    return {"image": np.ascontiguousarray(img, dtype=np.float32),
+            "style_weights": np.load(ref / "multistyle26/in/style_weights.npy")}
+
+
+def time_ort(sess, feed, iters: int) -> float:
+    for _ in range(2):
+        sess.run(None, feed)
+    ts = []
+    for _ in range(iters):
+        t = time.perf_counter()
+        sess.run(None, feed)
+        ts.append(time.perf_counter() - t)
+    return float(np.median(ts)) * 1000
+
+
+def time_unirt(name: str, feed: dict, batch: int, threads: int, iters: int, tmp: Path) -> dict:
+    args = [UNIRT, "bench", str(CACHE / "models" / f"{name}.onnx"), "--threads", str(threads),
+            "--iterations", str(iters), "--warmup", "2", "--json"]
+    if batch != 1:
+        args += ["--batch", str(batch)]
+    for k, v in feed.items():
+        p = tmp / f"{name}-{batch}-{k}.npy"
+        if not p.exists():
+            np.save(p, v)
+        args += ["--input", f"{k}={p}"]
+    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=5, help="A/B rounds per case")
+    ap.add_argument("--iterations", type=int, default=10, help="timed runs per round")
+    ap.add_argument("--only", default="", help="comma-separated case names")
+    ap.add_argument("--out", default=str(ROOT / "bench/results"))
+    args = ap.parse_args()
+
+    cases = [("sface_b1", "sface", 1, 0), ("sface_b8", "sface", 8, 0),
+             ("yunet_640", "yunet", 1, 0), ("multistyle26_512", "multistyle26", 1, 512)]
+    if args.only:
+        keep = set(args.only.split(","))
+        cases = [c for c in cases if c[0] in keep]
+
+    results = []
+    with tempfile.TemporaryDirectory() as td:
+        tmp = Path(td)
+        for case, name, batch, size in cases:
+            feed = inputs_for(name, batch, size)
+            so = ort.SessionOptions()
+            so.intra_op_num_threads = args.threads
+            so.inter_op_num_threads = 1
+            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            so.log_severity_level = 3
+            sess = ort.InferenceSession(ort_model(name, batch), so, providers=["CPUExecutionProvider"])
+            ort_ms, uni_ms, uni_rss = [], [], []
+            for _ in range(args.rounds):
+                ort_ms.append(time_ort(sess, feed, args.iterations))
+                r = time_unirt(name, feed, batch, args.threads, args.iterations, tmp)
+                uni_ms.append(r["p50_ms"])
+                uni_rss.append(r["peak_rss_bytes"])
+            o, u = float(np.median(ort_ms)), float(np.median(uni_ms))
+            row = {"case": case, "batch": batch, "threads": args.threads, "ort_ms": o, "unirt_ms": u,
+                   "speedup": o / u, "unirt_peak_rss_bytes": int(max(uni_rss)),
+                   "ort_rounds_ms": ort_ms, "unirt_rounds_ms": uni_ms}
+            results.append(row)
+            print(f"{case:18s} ORT {o:9.2f} ms   unirt {u:9.2f} ms   unirt/ORT speed {o / u:5.2f}x", flush=True)
+
+    report = {"machine": machine(), "threads": args.threads, "rounds": args.rounds, "results": results}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (out / f"cpu-vs-ort-{stamp}.json").write_text(json.dumps(report, indent=2) + "\n")
+    lines = [f"# unirt vs ONNX Runtime, CPU, {args.threads} threads ({report['machine']['date']})", "",
+             f"Machine: {report['machine']['cpu']}, {report['machine']['cores']} cores, "
+             f"SIMD {' '.join(report['machine']['simd'])}; onnxruntime {report['machine']['onnxruntime']}", "",
+             "| case | ONNX Runtime p50 ms | unirt p50 ms | speed ratio |", "|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r['case']} | {r['ort_ms']:.2f} | {r['unirt_ms']:.2f} | {r['speedup']:.2f}× |")
+    (out / "cpu-vs-ort-latest.md").write_text("\n".join(lines) + "\n")
+    print(f"saved {out / f'cpu-vs-ort-{stamp}.json'}")
+
+
+if __name__ == "__main__":
+    main()

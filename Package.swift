@@ -79,6 +79,15 @@ let package = Package(
             path: "Sources/UnirtRuntime",
             linkerSettings: blasLink),
 
+        // CUDA API declarations for dlopen (nothing CUDA is linked).
+        .target(name: "CCUDA", path: "Sources/CCUDA", linkerSettings: [.linkedLibrary("dl")]),
+
+        // CUDA backend: dlopen'd driver, NVRTC, cuBLASLt and cuDNN; GPU executor.
+        .target(
+            name: "UnirtCUDA",
+            dependencies: ["UnirtIR", "UnirtRuntime", "UnirtPlan", "CCUDA", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/UnirtCUDA"),
+
         // Serving core: scheduler, batcher, queues (pure Swift, no libuv).
         .target(
             name: "UnirtServing",
@@ -112,7 +121,7 @@ let package = Package(
         .executableTarget(
             name: "unirt",
             dependencies: [
-                "UnirtIR", "UnirtONNX", "UnirtRuntime", "UnirtOptimizer", "UnirtQuant", "UnirtClient", "UnirtPlan",
+                "UnirtIR", "UnirtONNX", "UnirtRuntime", "UnirtOptimizer", "UnirtQuant", "UnirtClient", "UnirtPlan", "UnirtCUDA",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -120,7 +129,7 @@ let package = Package(
 
         .testTarget(
             name: "UnirtTests",
-            dependencies: ["UnirtIR", "UnirtONNX", "UnirtRuntime", "UnirtOptimizer", "UnirtQuant", "UnirtPlan",
+            dependencies: ["UnirtIR", "UnirtONNX", "UnirtRuntime", "UnirtOptimizer", "UnirtQuant", "UnirtPlan", "UnirtCUDA",
                            "UnirtServing", "UnirtTransport", "UnirtClient", "CUnirtKernels"],
             path: "Tests/UnirtTests"),
     ],

@@ -52,7 +52,12 @@ public struct CPUBackend: Backend {
     public static var acceleratedOps: Set<OpKind> { Set(table.keys.map(\.op)) }
 
     public func compile(_ node: Node, inputs: [ValueInfo?], outputs: [ValueInfo], options: CompileOptions) -> CompiledKernel? {
-        guard let dtype = inputs.first??.dtype, let build = Self.table[Key(node.op, dtype)] else { return nil }
+        guard let dtype = inputs.first??.dtype else { return nil }
+        // Convolutions an int8 plan quantized carry their input scale.
+        if node.op == .fusedConv, node.attributes["input_scale"] != nil {
+            return CPUInt8Conv.build(node, inputs, outputs, options)
+        }
+        guard let build = Self.table[Key(node.op, dtype)] else { return nil }
         return build(node, inputs, outputs, options)
     }
 }

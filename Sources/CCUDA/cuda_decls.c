@@ -1,0 +1,1 @@
+#include "unirt_cuda.h"

@@ -1,0 +1,2 @@
+/// CUDA backend: libraries loaded with dlopen at run time.
+import UnirtIR

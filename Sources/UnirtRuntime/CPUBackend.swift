@@ -44,6 +44,18 @@ public struct CPUBackend: Backend {
         Key(.clip, .f32): CPUElementwise.buildUnary,
         Key(.hardSigmoid, .f32): CPUElementwise.buildUnary,
         Key(.pRelu, .f32): CPUElementwise.buildPRelu,
+        Key(.tanh, .f32): CPUElementwise.buildUnary,
+        Key(.exp, .f32): CPUElementwise.buildUnary,
+        Key(.sqrt, .f32): CPUElementwise.buildUnary,
+        Key(.maxPool, .f32): CPUPooling.buildPool,
+        Key(.averagePool, .f32): CPUPooling.buildPool,
+        Key(.globalAveragePool, .f32): CPUPooling.buildPool,
+        Key(.resize, .f32): CPUPooling.buildResize,
+        Key(.upsample, .f32): CPUPooling.buildResize,
+        Key(.pad, .f32): CPUPooling.buildPad,
+        Key(.instanceNormalization, .f32): CPUPooling.buildInstanceNorm,
+        Key(.transpose, .f32): CPUPooling.buildTranspose,
+        Key(.concat, .f32): CPUPooling.buildConcat,
     ]
 
     public init() {}

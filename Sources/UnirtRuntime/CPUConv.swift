@@ -1,4 +1,5 @@
 import CBLAS
+import CUnirtKernels
 import Dispatch
 import Foundation
 import UnirtIR
@@ -17,6 +18,14 @@ enum CPUConv {
         var cg: Int { c / group }
         var mg: Int { m / group }
         var kdim: Int { cg * kh * kw }
+        var padBottom = 0, padRight = 0
+
+        /// The same geometry for the C kernels.
+        var cGeometry: unirt_conv2d_geometry {
+            unirt_conv2d_geometry(in_h: h, in_w: w, out_h: oh, out_w: ow, kernel_h: kh, kernel_w: kw,
+                                  stride_h: sh, stride_w: sw, dilation_h: dh, dilation_w: dw,
+                                  pad_top: padTop, pad_left: padLeft, pad_bottom: padBottom, pad_right: padRight)
+        }
     }
 
     static func build(_ node: Node, _ inputs: [ValueInfo?], _ outputs: [ValueInfo], _ options: CompileOptions) -> CompiledKernel? {
@@ -26,20 +35,36 @@ enum CPUConv {
         let g = Geometry(n: x.shape[0], c: x.shape[1], h: x.shape[2], w: x.shape[3], m: out[1], oh: out[2], ow: out[3],
                          kh: win.kernel[0], kw: win.kernel[1], sh: win.strides[0], sw: win.strides[1],
                          dh: win.dilations[0], dw: win.dilations[1], padTop: win.padsBegin[0], padLeft: win.padsBegin[1],
-                         group: (try? node.int("group", default: 1)) ?? 1)
+                         group: (try? node.int("group", default: 1)) ?? 1,
+                         padBottom: win.padsEnd[0], padRight: win.padsEnd[1])
         guard let epilogue = Epilogue(node, inputs, outputs[0].shape) else { return nil }
         let threads = max(1, options.threads)
 
+        let cgeo = g.cGeometry
         if g.group == g.c && g.mg == 1 {
             return CompiledKernel { ins, outs, _ in
-                depthwise(ins[0]!, ins[1]!, outs[0], g, threads: threads)
-                epilogue.apply(outs[0], ins, g, threads: threads)
+                let x = ins[0]!, w = ins[1]!, y = outs[0]
+                epilogue.withC(ins) { ep in
+                    let cep = UncheckedSendable(ep)
+                    for b in 0..<g.n {
+                        let xb = x + b * g.c * g.h * g.w, yb = y + b * g.m * g.plane
+                        parallelFor(g.c, threads: threads) { r in
+                            var e = cep.value.pointee
+                            if let z = e.residual { e.residual = z + b * g.m * g.plane }
+                            withUnsafePointer(to: e) { ep in
+                                withUnsafePointer(to: cgeo) { gp in
+                                    unirt_dwconv_compute(xb, w, gp, ep, yb, r.lowerBound, r.upperBound)
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
         let pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.padTop == 0 && g.padLeft == 0
             && g.oh == g.h && g.ow == g.w
-        let tileRows = max(1, min(g.oh, maxColumnFloats / max(g.kdim * g.ow, 1)))
-        let scratch = pointwise ? 0 : g.kdim * tileRows * g.ow
+        let tilePositions = max(16, min(g.plane, maxColumnFloats / max(g.kdim, 1)))
+        let scratch = pointwise ? 0 : g.kdim * tilePositions
         return CompiledKernel(scratchFloats: scratch) { ins, outs, scratch in
             let x = ins[0]!, w = ins[1]!, y = outs[0]
             for b in 0..<g.n {
@@ -52,13 +77,20 @@ enum CPUConv {
                                     1, wg, Int32(g.kdim), xg, Int32(g.plane), 0, yg, Int32(g.plane))
                         continue
                     }
-                    var r0 = 0
-                    while r0 < g.oh {
-                        let rows = min(tileRows, g.oh - r0)
-                        im2col(xg, scratch, g, rowBegin: r0, rows: rows)
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(g.mg), Int32(rows * g.ow), Int32(g.kdim),
-                                    1, wg, Int32(g.kdim), scratch, Int32(rows * g.ow), 0, yg + r0 * g.ow, Int32(g.plane))
-                        r0 += rows
+                    var p0 = 0
+                    while p0 < g.plane {
+                        let n = min(tilePositions, g.plane - p0)
+                        // im2col of this tile, split across threads by channel.
+                        let cols = UncheckedSendable(scratch)
+                        parallelFor(g.cg, threads: n * g.kdim > 1 << 15 ? threads : 1) { r in
+                            withUnsafePointer(to: cgeo) { gp in
+                                unirt_im2col_compute(xg, gp, r.lowerBound, r.upperBound, p0, p0 + n,
+                                                     cols.value + r.lowerBound * g.kh * g.kw * n)
+                            }
+                        }
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(g.mg), Int32(n), Int32(g.kdim),
+                                    1, wg, Int32(g.kdim), scratch, Int32(n), 0, yg + p0, Int32(g.plane))
+                        p0 += n
                     }
                 }
             }
@@ -66,75 +98,6 @@ enum CPUConv {
         }
     }
 
-    /// Unfolds output rows [rowBegin, rowBegin+rows) of one group into [kdim, rows·ow].
-    static func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ g: Geometry, rowBegin: Int, rows: Int) {
-        let width = rows * g.ow
-        var row = 0
-        for ch in 0..<g.cg {
-            let xc = x + ch * g.h * g.w
-            for ky in 0..<g.kh {
-                for kx in 0..<g.kw {
-                    let dst = col + row * width
-                    let ix0 = kx * g.dw - g.padLeft
-                    // Output columns whose input column is inside the image.
-                    let lo = min(g.ow, max(0, (-ix0 + g.sw - 1) / g.sw))
-                    let hi = max(lo, min(g.ow, (g.w - 1 - ix0) / g.sw + 1))
-                    for r in 0..<rows {
-                        let oy = rowBegin + r
-                        let iy = oy * g.sh - g.padTop + ky * g.dh
-                        let drow = dst + r * g.ow
-                        if iy < 0 || iy >= g.h || ix0 + (g.w - 1) < 0 {
-                            drow.update(repeating: 0, count: g.ow)
-                            continue
-                        }
-                        let xrow = xc + iy * g.w + ix0
-                        if lo > 0 { drow.update(repeating: 0, count: lo) }
-                        if g.sw == 1 {
-                            (drow + lo).update(from: xrow + lo, count: hi - lo)
-                        } else {
-                            for ox in lo..<hi { drow[ox] = xrow[ox * g.sw] }
-                        }
-                        if hi < g.ow { (drow + hi).update(repeating: 0, count: g.ow - hi) }
-                    }
-                    row += 1
-                }
-            }
-        }
-    }
-
-    /// Depthwise convolution (one filter per channel), accumulated per kernel tap.
-    static func depthwise(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                          _ g: Geometry, threads: Int) {
-        let total = g.n * g.c
-        parallelFor(total, threads: threads) { range in
-            for nc in range {
-                let ch = nc % g.c
-                let xc = x + nc * g.h * g.w
-                let yc = y + nc * g.plane
-                let wc = w + ch * g.kh * g.kw
-                yc.update(repeating: 0, count: g.plane)
-                for ky in 0..<g.kh {
-                    for kx in 0..<g.kw {
-                        let wt = wc[ky * g.kw + kx]
-                        let off = kx * g.dw - g.padLeft
-                        let lo = min(g.ow, max(0, (-off + g.sw - 1) / g.sw))
-                        let hi = max(lo, min(g.ow, (g.w - 1 - off) / g.sw + 1))
-                        for oy in 0..<g.oh {
-                            let iy = oy * g.sh - g.padTop + ky * g.dh
-                            if iy < 0 || iy >= g.h { continue }
-                            let xrow = xc + iy * g.w + off
-                            let yrow = yc + oy * g.ow
-                            if g.sw == 1 {
-                                for ox in lo..<hi { yrow[ox] += wt * xrow[ox] }
-                            } else {
-                                for ox in lo..<hi { yrow[ox] += wt * xrow[ox * g.sw] }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// Bias, residual and activation applied in place after a convolution.
@@ -148,8 +111,11 @@ struct Epilogue: Sendable {
     /// PRelu slope input, when it is per channel (count M or 1).
     var slopeInput: Int?
     var slopePerChannel: Bool
+    /// Output channels.
+    var channels: Int
 
     init?(_ node: Node, _ inputs: [ValueInfo?], _ out: [Int]) {
+        channels = out[1]
         hasBias = inputs.count > 2 && inputs[2] != nil
         residualInput = inputs.count > 3 && inputs[3] != nil ? 3 : nil
         residualFirst = ((try? node.int("residual_before_activation", default: 1)) ?? 1) != 0
@@ -171,42 +137,44 @@ struct Epilogue: Sendable {
         }
     }
 
+    /// The C epilogue for one run; `slope` expanded to per channel when scalar.
+    func withC<R>(_ ins: [UnsafePointer<Float>?], _ body: (UnsafePointer<unirt_epilogue>) -> R) -> R {
+        let act: Int32
+        switch kind {
+        case "Relu": act = Int32(UNIRT_ACT_RELU)
+        case "PRelu": act = Int32(UNIRT_ACT_PRELU)
+        case "LeakyRelu": act = Int32(UNIRT_ACT_LEAKY_RELU)
+        case "Clip": act = Int32(UNIRT_ACT_CLIP)
+        case "Sigmoid": act = Int32(UNIRT_ACT_SIGMOID)
+        case "HardSigmoid": act = Int32(UNIRT_ACT_HARDSIGMOID)
+        default: act = Int32(UNIRT_ACT_NONE)
+        }
+        var slope = slopeInput.flatMap { ins[$0] }
+        var expanded: [Float] = []
+        if let s = slope, !slopePerChannel {
+            expanded = [Float](repeating: s[0], count: channels)
+            slope = nil
+        }
+        return expanded.withUnsafeBufferPointer { ex in
+            let ep = unirt_epilogue(bias: hasBias ? ins[2] : nil, residual: residualInput.flatMap { ins[$0] },
+                                    residual_after_activation: residualFirst ? 0 : 1, activation: act,
+                                    alpha: alpha, beta: beta, slope: slope ?? (ex.isEmpty ? nil : ex.baseAddress))
+            return withUnsafePointer(to: ep) { body($0) }
+        }
+    }
+
+    var isIdentity: Bool { !hasBias && residualInput == nil && kind.isEmpty }
+
     func apply(_ y: UnsafeMutablePointer<Float>, _ ins: [UnsafePointer<Float>?], _ g: CPUConv.Geometry, threads: Int) {
-        let bias = hasBias ? ins[2] : nil
-        let z = residualInput.flatMap { ins[$0] }
-        let slope = slopeInput.flatMap { ins[$0] }
-        if bias == nil && z == nil && kind.isEmpty { return }
-        let plane = g.plane, m = g.m
-        let (kind, alpha, beta, first, perChannel) = (self.kind, self.alpha, self.beta, residualFirst, slopePerChannel)
-        parallelFor(g.n * m, threads: threads) { range in
-            for nc in range {
-                let oc = nc % m
-                let p = y + nc * plane
-                let b = bias?[oc] ?? 0
-                if let z, first {
-                    let zp = z + nc * plane
-                    for i in 0..<plane { p[i] += b + zp[i] }
-                } else if b != 0 {
-                    for i in 0..<plane { p[i] += b }
-                }
-                switch kind {
-                case "Relu":
-                    for i in 0..<plane { p[i] = max(p[i], 0) }
-                case "PRelu":
-                    let s = slope![perChannel ? oc : 0]
-                    for i in 0..<plane { let v = p[i]; p[i] = v >= 0 ? v : v * s }
-                case "LeakyRelu":
-                    for i in 0..<plane { let v = p[i]; p[i] = v >= 0 ? v : v * alpha }
-                case "Clip":
-                    for i in 0..<plane { p[i] = min(max(p[i], alpha), beta) }
-                case "":
-                    break
-                default:
-                    for i in 0..<plane { p[i] = FusedConvOp.apply(kind, p[i], alpha, beta) }
-                }
-                if let z, !first {
-                    let zp = z + nc * plane
-                    for i in 0..<plane { p[i] += zp[i] }
+        if isIdentity { return }
+        withC(ins) { ep in
+            let cep = UncheckedSendable(ep)
+            for b in 0..<g.n {
+                let yb = y + b * g.m * g.plane
+                parallelFor(g.m, threads: g.m * g.plane > 1 << 14 ? threads : 1) { r in
+                    var e = cep.value.pointee
+                    if let z = e.residual { e.residual = z + b * g.m * g.plane }
+                    withUnsafePointer(to: e) { unirt_epilogue_apply($0, yb, g.plane, r.lowerBound, r.upperBound, g.plane) }
                 }
             }
         }

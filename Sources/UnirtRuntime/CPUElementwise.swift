@@ -1,3 +1,4 @@
+import CUnirtKernels
 import Foundation
 import UnirtIR
 
@@ -43,11 +44,18 @@ enum CPUElementwise {
         default: return nil
         }
         let threads = options.threads
+        let cop: Int32
+        switch node.op {
+        case .add: cop = Int32(UNIRT_BINARY_ADD)
+        case .sub: cop = Int32(UNIRT_BINARY_SUB)
+        case .mul: cop = Int32(UNIRT_BINARY_MUL)
+        default: cop = Int32(UNIRT_BINARY_DIV)
+        }
         if ba.full && bb.full {
             return CompiledKernel { ins, outs, _ in
-                let x = ins[0]!, yv = ins[1]!, o = outs[0]
+                let x = UncheckedSendable(ins[0]!), yv = UncheckedSendable(ins[1]!), o = UncheckedSendable(outs[0])
                 parallelFor(total, threads: total > 1 << 16 ? threads : 1) { r in
-                    for i in r { o[i] = op(x[i], yv[i]) }
+                    unirt_binary_compute(cop, x.value + r.lowerBound, yv.value + r.lowerBound, o.value + r.lowerBound, r.count)
                 }
             }
         }
@@ -55,16 +63,13 @@ enum CPUElementwise {
         let pattern = swapped ? ba : bb
         let blocks = total / pattern.inner
         return CompiledKernel { ins, outs, _ in
-            let fullIn = swapped ? ins[1]! : ins[0]!, small = swapped ? ins[0]! : ins[1]!, o = outs[0]
+            let fullIn = UncheckedSendable(swapped ? ins[1]! : ins[0]!), small = UncheckedSendable(swapped ? ins[0]! : ins[1]!)
+            let o = UncheckedSendable(outs[0])
             parallelFor(blocks, threads: total > 1 << 16 ? threads : 1) { r in
                 for blk in r {
-                    let v = small[blk % pattern.mid]
                     let base = blk * pattern.inner
-                    if swapped {
-                        for i in base..<base + pattern.inner { o[i] = op(v, fullIn[i]) }
-                    } else {
-                        for i in base..<base + pattern.inner { o[i] = op(fullIn[i], v) }
-                    }
+                    unirt_binary_scalar_compute(cop, fullIn.value + base, small.value[blk % pattern.mid], o.value + base,
+                                                pattern.inner, swapped ? 1 : 0)
                 }
             }
         }
@@ -86,18 +91,25 @@ enum CPUElementwise {
         }
         let alpha = (try? node.float("alpha", default: node.op == .leakyRelu ? 0.01 : 0.2)) ?? 0.01
         let beta = (try? node.float("beta", default: 0.5)) ?? 0.5
-        let f: @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Range<Int>) -> Void
+        let op: Int32
+        var (a, b) = (alpha, beta)
         switch node.op {
-        case .relu: f = { x, y, r in for i in r { y[i] = max(x[i], 0) } }
-        case .sigmoid: f = { x, y, r in for i in r { y[i] = 1 / (1 + Foundation.exp(-x[i])) } }
-        case .leakyRelu: f = { x, y, r in for i in r { let v = x[i]; y[i] = v >= 0 ? v : v * alpha } }
-        case .clip: f = { [lo, hi] x, y, r in for i in r { y[i] = min(max(x[i], lo), hi) } }
-        case .hardSigmoid: f = { x, y, r in for i in r { y[i] = min(max(alpha * x[i] + beta, 0), 1) } }
+        case .relu: op = Int32(UNIRT_UNARY_RELU)
+        case .sigmoid: op = Int32(UNIRT_UNARY_SIGMOID)
+        case .tanh: op = Int32(UNIRT_UNARY_TANH)
+        case .exp: op = Int32(UNIRT_UNARY_EXP)
+        case .sqrt: op = Int32(UNIRT_UNARY_SQRT)
+        case .leakyRelu: op = Int32(UNIRT_UNARY_LEAKY_RELU)
+        case .hardSigmoid: op = Int32(UNIRT_UNARY_HARDSIGMOID)
+        case .clip: op = Int32(UNIRT_UNARY_CLIP); (a, b) = (lo, hi)
         default: return nil
         }
+        let (fa, fb) = (a, b)
         return CompiledKernel { ins, outs, _ in
-            let x = ins[0]!, y = outs[0]
-            parallelFor(total, threads: threads) { r in f(x, y, r) }
+            let x = UncheckedSendable(ins[0]!), y = UncheckedSendable(outs[0])
+            parallelFor(total, threads: threads) { r in
+                unirt_unary_compute(op, x.value + r.lowerBound, y.value + r.lowerBound, r.count, fa, fb)
+            }
         }
     }
 

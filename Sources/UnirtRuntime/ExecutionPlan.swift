@@ -102,8 +102,12 @@ public final class ExecutionPlan: Sendable {
                 root[o0] = root[i0]
                 action = .alias
             } else {
-                let allF32 = ins.allSatisfy { $0 == nil || infos[$0!].dtype == .f32 }
-                    && outs.allSatisfy { $0 == nil || infos[$0!].dtype == .f32 }
+                // Run-time inputs and all outputs must be float32; constants (pads, sizes) may be any type.
+                let allF32 = ins.allSatisfy { v in
+                    guard let v else { return true }
+                    if case .constant = kind[v] { return true }
+                    return infos[v].dtype == .f32
+                } && outs.allSatisfy { $0 == nil || infos[$0!].dtype == .f32 }
                 if allF32 {
                     var consts: [Int: Tensor] = [:]
                     for (k, v) in ins.enumerated() {
@@ -169,8 +173,15 @@ public final class ExecutionPlan: Sendable {
         public init() {}
     }
 
+    /// Called with a float32 activation's name and values: once per graph input
+    /// after it is copied in, and once per step output after the step ran. The
+    /// buffer is only valid during the call. Used to collect calibration statistics.
+    public typealias Observer = (_ name: String, _ values: UnsafeBufferPointer<Float>) -> Void
+
     /// Runs the plan. `inputs` must match the specialized input shapes (checked by `Session`).
-    public func execute(_ inputs: [String: Tensor], profile: UnsafeMutablePointer<Profile>? = nil) -> [String: Tensor] {
+    /// `observe`, when given, sees every float32 arena value (see `Observer`), on the calling thread.
+    public func execute(_ inputs: [String: Tensor], profile: UnsafeMutablePointer<Profile>? = nil,
+                        observe: Observer? = nil) -> [String: Tensor] {
         let ctx = contexts.withLock { $0.popLast() } ?? ExecutionContext(arena: arenaFloats, scratch: scratchFloats)
         defer { contexts.withLock { $0.append(ctx) } }
         let base = ctx.arena.pointer
@@ -184,6 +195,9 @@ public final class ExecutionPlan: Sendable {
             default:
                 boxed[v] = t
             }
+        }
+        if let observe {
+            for (name, v) in inputIDs { if case .arena(let off) = storage[v] { observe(name, UnsafeBufferPointer(start: base + off, count: infos[v].count)) } }
         }
 
         func tensor(_ v: Int) -> Tensor {
@@ -231,6 +245,11 @@ public final class ExecutionPlan: Sendable {
                     default:
                         boxed[v] = results[i]
                     }
+                }
+            }
+            if let observe {
+                for v in step.outputs.compactMap({ $0 }) {
+                    if case .arena(let off) = storage[v] { observe(names[v], UnsafeBufferPointer(start: base + off, count: infos[v].count)) }
                 }
             }
             if let profile {

@@ -3,6 +3,7 @@ import Foundation
 import UnirtIR
 import UnirtONNX
 import UnirtPlan
+import UnirtRuntime
 
 /// `unirt inspect`: what a model takes, gives and is made of.
 struct InspectCommand: ParsableCommand {
@@ -18,6 +19,14 @@ struct InspectCommand: ParsableCommand {
 
     @Option(name: .long, help: "Show shapes at batch N.")
     var batch: Int?
+
+    @Flag(name: .long, help: "Plan execution (optimized): activation arena size, kernel per node.")
+    var plan = false
+
+    @Option(name: .long, help: "Shape for an input with symbolic dimensions, as NAME=1,3,512,512 (with --plan).")
+    var shape: [String] = []
+
+    @OptionGroup var optimization: OptimizationOptions
 
     struct Report: Codable {
         struct Value: Codable {
@@ -57,6 +66,10 @@ struct InspectCommand: ParsableCommand {
             nodesAfterFolding: graph.nodes.count, weightBytes: graph.weightBytes,
             ops: Dictionary(uniqueKeysWithValues: fileOps.map { ($0.0, $0.1) }),
             plan: loaded.plan?.provenance, activationScales: loaded.plan.map { $0.activationScales.count })
+        if plan {
+            try printPlan(graph)
+            return
+        }
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -98,5 +111,43 @@ struct InspectCommand: ParsableCommand {
         print("weights:    \(report.weightBytes) bytes")
         print("ops:")
         for (op, n) in fileOps { print("  \(op.padding(toLength: max(op.count, 22), withPad: " ", startingAt: 0)) \(n)") }
+    }
+
+    /// Specializes the optimized graph at its declared shapes and prints the execution plan.
+    func printPlan(_ graph: Graph) throws {
+        let optimized = try optimization.apply(to: graph)
+        let given = try ModelLoading.shapes(shape)
+        var shapes: [String: [Int]] = [:]
+        for d in optimized.inputs {
+            if let s = given[d.name] { shapes[d.name] = s; continue }
+            shapes[d.name] = try (d.dims ?? []).map { dim in
+                guard let v = dim.fixedValue else {
+                    throw CLIError("input '\(d.name)' has symbolic dimension '\(dim)'; give --shape \(d.name)=…")
+                }
+                return v
+            }
+        }
+        let p = try Session(graph: optimized).plan(for: shapes)
+        let byKernel = Dictionary(grouping: p.kernelChoices, by: \.kernel).mapValues(\.count)
+        if json {
+            struct PlanReport: Codable {
+                var peakActivationBytes: Int
+                var nodes: [[String: String]]
+            }
+            let r = PlanReport(peakActivationBytes: p.peakActivationBytes,
+                               nodes: p.kernelChoices.map { ["name": $0.node, "op": $0.op, "kernel": $0.kernel] })
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            enc.keyEncodingStrategy = .convertToSnakeCase
+            print(String(decoding: try enc.encode(r), as: UTF8.self))
+            return
+        }
+        print("inputs:          " + shapes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        print("nodes:           \(optimized.nodes.count) after optimization (\(graph.nodes.count) before)")
+        print("peak activations: \(formatBytes(p.peakActivationBytes)) in one arena (planned by liveness)")
+        print("kernels:         " + byKernel.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+        for k in p.kernelChoices {
+            print("  \(k.node.padding(toLength: max(k.node.count, 36), withPad: " ", startingAt: 0)) \(k.op.padding(toLength: 22, withPad: " ", startingAt: 0)) \(k.kernel)")
+        }
     }
 }

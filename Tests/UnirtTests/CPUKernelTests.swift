@@ -118,6 +118,64 @@ final class CPUKernelTests: XCTestCase {
         TestSupport.assertClose(f2, r2, rtol: 1e-5, "batchnorm")
     }
 
+    func testPoolingResizePadNormMatchReference() throws {
+        var rng = SeededRNG(seed: 17)
+        let x = Tensor(shape: [2, 5, 13, 11], floats: rng.floats(2 * 5 * 143))
+        let pools: [(OpKind, [String: Attribute])] = [
+            (.maxPool, ["kernel_shape": .ints([3, 3]), "strides": .ints([2, 2]), "pads": .ints([1, 1, 1, 1])]),
+            (.maxPool, ["kernel_shape": .ints([2, 2]), "strides": .ints([2, 2]), "ceil_mode": .int(1)]),
+            (.averagePool, ["kernel_shape": .ints([3, 3]), "pads": .ints([1, 0, 1, 2]), "count_include_pad": .int(0)]),
+            (.averagePool, ["kernel_shape": .ints([3, 2]), "strides": .ints([2, 1]), "pads": .ints([1, 1, 1, 1]), "count_include_pad": .int(1)]),
+            (.globalAveragePool, [:]),
+        ]
+        for (op, attrs) in pools {
+            let node = Node(name: "p", op: op, inputs: ["x"], outputs: ["y"], attributes: attrs, opset: 13)
+            let (fast, ref) = try runBoth(node, inputs: ["x": x])
+            TestSupport.assertClose(fast, ref, rtol: 1e-5, "\(op.rawValue) \(attrs.keys.sorted())")
+        }
+        let resizes: [([String: Attribute], Tensor?, Tensor?)] = [
+            (["mode": .string("nearest"), "coordinate_transformation_mode": .string("asymmetric"), "nearest_mode": .string("floor")],
+             Tensor(shape: [4], floats: [1, 1, 2, 2]), nil),
+            (["mode": .string("nearest"), "coordinate_transformation_mode": .string("half_pixel"), "nearest_mode": .string("round_prefer_floor")],
+             Tensor(shape: [4], floats: [1, 1, 1.7, 0.6]), nil),
+            (["mode": .string("nearest")], nil, Tensor(shape: [4], ints: [2, 5, 20, 7])),
+        ]
+        for (attrs, scales, sizes) in resizes {
+            var consts: [String: Tensor] = [:]
+            if let scales { consts["s"] = scales }
+            if let sizes { consts["z"] = sizes }
+            let node = Node(name: "r", op: .resize, inputs: ["x", "", scales == nil ? "" : "s", sizes == nil ? "" : "z"].reversedTrimmed,
+                            outputs: ["y"], attributes: attrs, opset: 13)
+            let (fast, ref) = try runBoth(node, inputs: ["x": x], constants: consts)
+            TestSupport.assertClose(fast, ref, rtol: 0, "resize \(attrs)")
+        }
+        for mode in ["reflect", "edge", "constant"] {
+            let pads = Tensor(shape: [8], ints: [0, 0, 3, 1, 0, 0, 2, 4])
+            let node = Node(name: "pad", op: .pad, inputs: ["x", "p", "v"], outputs: ["y"], attributes: ["mode": .string(mode)], opset: 13)
+            let (fast, ref) = try runBoth(node, inputs: ["x": x], constants: ["p": pads, "v": Tensor(shape: [], floats: [0.5])])
+            TestSupport.assertClose(fast, ref, rtol: 0, "pad \(mode)")
+        }
+        let norm = Node(name: "in", op: .instanceNormalization, inputs: ["x", "s", "b"], outputs: ["y"], attributes: ["epsilon": .float(1e-3)], opset: 13)
+        let (f1, r1) = try runBoth(norm, inputs: ["x": x], constants: ["s": Tensor(shape: [5], floats: rng.floats(5)), "b": Tensor(shape: [5], floats: rng.floats(5))])
+        TestSupport.assertClose(f1, r1, rtol: 1e-5, "instance norm")
+        for perm in [[0, 2, 3, 1], [0, 3, 1, 2], [1, 0, 3, 2]] {
+            let node = Node(name: "t", op: .transpose, inputs: ["x"], outputs: ["y"], attributes: ["perm": .ints(perm)], opset: 13)
+            let (fast, ref) = try runBoth(node, inputs: ["x": x])
+            TestSupport.assertClose(fast, ref, rtol: 0, "transpose \(perm)")
+        }
+        for axis in [1, 3, -2] {
+            let node = Node(name: "c", op: .concat, inputs: ["x", "k"], outputs: ["y"], attributes: ["axis": .int(axis)], opset: 13)
+            let (fast, ref) = try runBoth(node, inputs: ["x": x], constants: ["k": x])
+            TestSupport.assertClose(fast, ref, rtol: 0, "concat axis \(axis)")
+        }
+        for op in [OpKind.tanh, .exp, .sqrt] {
+            let pos = Tensor(shape: x.shape, floats: x.floats.map { abs($0) + 0.01 })
+            let node = Node(name: "u", op: op, inputs: ["x"], outputs: ["y"], opset: 13)
+            let (fast, ref) = try runBoth(node, inputs: ["x": pos])
+            TestSupport.assertClose(fast, ref, rtol: 4e-6, op.rawValue)
+        }
+    }
+
     func testMemoryPlannerNeverOverlapsLiveBuffers() {
         var rng = SeededRNG(seed: 1)
         var reqs: [MemoryPlanner.Request] = []
@@ -136,5 +194,14 @@ final class CPUKernelTests: XCTestCase {
             }
         }
         XCTAssertLessThan(size, reqs.reduce(0) { $0 + $1.size + 16 })
+    }
+}
+
+private extension Array where Element == String {
+    /// Drops trailing empty (omitted optional) input names.
+    var reversedTrimmed: [String] {
+        var a = self
+        while a.last == "" { a.removeLast() }
+        return a
     }
 }

@@ -61,6 +61,32 @@ enum CPUConv {
                 }
             }
         }
+        // Few input or output channels: direct convolution beats im2col + sgemm.
+        var directGeometry = cgeo
+        if g.group == 1, let w = options.constants[1],
+           unirt_conv_direct_preferred(&directGeometry, g.c, g.m, g.group) != 0 {
+            let packed = FloatBuffer(count: unirt_conv_direct_packed_floats(g.m, g.c, g.kh, g.kw))
+            w.floats.withUnsafeBufferPointer { unirt_conv_direct_pack_weights($0.baseAddress, g.m, g.c, g.kh, g.kw, packed.pointer) }
+            return CompiledKernel { ins, outs, _ in
+                let x = ins[0]!, y = outs[0]
+                epilogue.withC(ins) { ep in
+                    let cep = UncheckedSendable(ep)
+                    for b in 0..<g.n {
+                        let xb = UncheckedSendable(x + b * g.c * g.h * g.w), yb = UncheckedSendable(y + b * g.m * g.plane)
+                        parallelFor(g.oh, threads: threads) { r in
+                            var e = cep.value.pointee
+                            if let z = e.residual { e.residual = z + b * g.m * g.plane }
+                            withUnsafePointer(to: e) { ep in
+                                withUnsafePointer(to: cgeo) { gp in
+                                    unirt_conv_direct_compute(xb.value, packed.pointer, gp, ep, yb.value, 0, g.m,
+                                                              r.lowerBound, r.upperBound)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         let pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.padTop == 0 && g.padLeft == 0
             && g.oh == g.h && g.ow == g.w
         let tilePositions = max(16, min(g.plane, maxColumnFloats / max(g.kdim, 1)))

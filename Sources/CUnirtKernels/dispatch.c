@@ -123,3 +123,9 @@ void unirt_dwconv_u8s8_compute_u8(const uint8_t *x, int32_t x_zero_point, const 
     PICK(unirt_dwconv_u8s8_compute)(x, x_zero_point, weights, g, channel_scale, ep, out_scale,
                                     out_zero_point, NULL, y, cb, ce);
 }
+
+void unirt_conv_direct_compute(const float *x, const float *packed, const unirt_conv2d_geometry *g,
+                               const unirt_epilogue *ep, float *y, size_t ob, size_t oe, size_t rb,
+                               size_t re) {
+    PICK(unirt_conv_direct_compute)(x, packed, g, ep, y, ob, oe, rb, re);
+}

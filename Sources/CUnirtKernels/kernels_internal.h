@@ -109,6 +109,17 @@ UNIRT_DECLARE_BOTH(void, unirt_dwconv_u8s8_compute,
                     const float *channel_scale, const unirt_epilogue *ep, float out_scale,
                     int32_t out_zp, float *yf, uint8_t *yq, size_t cb, size_t ce))
 
+UNIRT_DECLARE_BOTH(void, unirt_conv_direct_compute,
+                   (const float *x, const float *packed, const unirt_conv2d_geometry *g,
+                    const unirt_epilogue *ep, float *y, size_t ob, size_t oe, size_t rb, size_t re))
+
+/* Header of packed direct-convolution weights (unirt_conv_direct_pack_weights),
+ * followed by blocks of `block` output channels laid out [C][kh][kw][block]. */
+typedef struct {
+    uint32_t out_channels, in_channels, kernel_h, kernel_w, block;
+} unirt_conv_direct_header;
+enum { UNIRT_CONV_DIRECT_HEADER = 8 }; /* floats reserved for the header */
+
 /* Packed GEMM geometry shared by packing and both kernels. */
 enum { UNIRT_GEMM_NR = 16 };
 static inline size_t unirt_gemm_kpairs(size_t k) { return (k + 1) / 2; }

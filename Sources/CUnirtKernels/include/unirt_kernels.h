@@ -322,7 +322,7 @@ void unirt_gemm_u8s8_compute_u8(const void *packed_w, const void *packed_x, size
 /* Depthwise conv of u8 activations (x - x_zero_point; padding is real 0)
  * with s8 weights [C][kh][kw]: acc (int32, exact) -> acc * channel_scale[c]
  * -> epilogue (ep may be NULL) -> float y [C][out_h][out_w]. Direct AVX2
- * kernel for 3x3, stride 1, dilation 1; other shapes use the portable one. */
+ * kernel for 3x3, stride 1 or 2, dilation 1; other shapes use the portable one. */
 void unirt_dwconv_u8s8_compute_f32(const uint8_t *x, int32_t x_zero_point,
                                    const int8_t *weights, const unirt_conv2d_geometry *g,
                                    const float *channel_scale, const unirt_epilogue *ep,
@@ -333,6 +333,51 @@ void unirt_dwconv_u8s8_compute_u8(const uint8_t *x, int32_t x_zero_point,
                                   const float *channel_scale, const unirt_epilogue *ep,
                                   float out_scale, int32_t out_zero_point, uint8_t *y,
                                   size_t channel_begin, size_t channel_end);
+
+/* ------------------------------------------------------------------------ */
+/* 10. Direct convolution (FP32) for few input or few output channels       */
+/*
+ * Where im2col + sgemm is memory-bound: a first layer with 3 input channels
+ * (K = C*kh*kw is short, the unfolded matrix is as large as the output) or a
+ * last layer with 3 output channels (sgemm's M is too small to reuse it).
+ * The kernel keeps a block of output channels times 8-pixel row vectors in
+ * registers and reads the input in place: no im2col buffer, one pass over
+ * the output with the epilogue fused before the store.
+ *
+ * Weights are packed once at plan time into an opaque float buffer that also
+ * records the shape ([M][C][kh][kw]) and the channel block size. Groups are
+ * not handled (call per group with the group's slice of x, weights and y).
+ */
+
+/* Output channels per register block at most; split channel ranges across
+ * threads on multiples of min(M, UNIRT_CONV_DIRECT_MAX_BLOCK) so no block is
+ * computed twice. */
+enum { UNIRT_CONV_DIRECT_MAX_BLOCK = 4 };
+
+/* Floats of the packed weights of an M x C x kh x kw convolution. */
+size_t unirt_conv_direct_packed_floats(size_t out_channels, size_t in_channels, size_t kernel_h,
+                                       size_t kernel_w);
+
+/* Packs ONNX weights w ([M][C][kh][kw], group 1) for unirt_conv_direct_compute. */
+void unirt_conv_direct_pack_weights(const float *w, size_t out_channels, size_t in_channels,
+                                    size_t kernel_h, size_t kernel_w, float *packed);
+
+/* Direct convolution of one sample plus epilogue, for output channels
+ * [oc_begin, oc_end) and output rows [row_begin, row_end) (both ranges may
+ * split the work across threads; M = 3 needs rows for two threads).
+ * x: [C][in_h][in_w]; y: [M][out_h][out_w]; any kernel, stride, dilation and
+ * pads (padding reads as 0); stride 1 and 2 along the width have fast loads,
+ * other strides gather. ep may be NULL; ep->residual is laid out like y.
+ * Sums are reassociated (FMA), ~1e-6 relative against a naive loop. */
+void unirt_conv_direct_compute(const float *x, const float *packed,
+                               const unirt_conv2d_geometry *g, const unirt_epilogue *ep, float *y,
+                               size_t oc_begin, size_t oc_end, size_t row_begin, size_t row_end);
+
+/* 1 when the direct kernel is measured faster than im2col + sgemm for this
+ * convolution (group 1, not 1x1; C <= 4 or M <= UNIRT_CONV_DIRECT_MAX_BLOCK),
+ * else 0. See bench/kernels/ for the numbers behind the rule. */
+int32_t unirt_conv_direct_preferred(const unirt_conv2d_geometry *g, size_t in_channels,
+                                    size_t out_channels, size_t group);
 
 #ifdef __cplusplus
 }

@@ -1,8 +1,286 @@
+import CUnirtKernels
+import Dispatch
 import UnirtIR
 
-/// INT8 convolution for nodes of int8 plans (u8 activations × s8 weights).
+/// INT8 convolution for `FusedConv` nodes of int8 plans (those carrying `input_scale`).
+///
+/// Per call: the float input is quantized to u8 (zero point 128, the node's
+/// symmetric scale); each group's output positions are cut into tiles, and each
+/// tile is unfolded and packed (`unirt_gemm_u8s8_pack_x_conv`) and multiplied
+/// by the weights packed once at build time (`unirt_gemm_u8s8_compute_f32`),
+/// whose epilogue applies `acc · s_x · s_w[c]`, bias, residual and activation
+/// while the accumulators are in registers. Depthwise convolutions use
+/// `unirt_dwconv_u8s8_compute_f32`. Products are exact in int32 (see
+/// unirt_kernels.h), so the result equals the reference's fake-quantized float
+/// convolution up to float rounding of the accumulation.
+///
+/// Weights: per-output-channel symmetric scale `max|w_c| / 127` recomputed from
+/// the constant float weights; an int8 plan stores weights already on that
+/// grid, so requantizing them gives back the stored integers.
+///
+/// Threads: tiles (sample × group × position tile) are spread over
+/// `options.threads`, each worker packing into its own slice of the scratch
+/// buffer; when there are fewer tiles than threads, one tile is packed and its
+/// rows are split into blocks of `UNIRT_GEMM_U8S8_MR`.
 enum CPUInt8Conv {
+    /// Target size of one packed X tile, in bytes (stays in L2 while the weights stream past).
+    static let tileBytes = 192 << 10
+
+    struct Shape: Sendable {
+        var n, c, h, w, m, oh, ow, kh, kw, sh, sw, dh, dw, padTop, padLeft, padBottom, padRight, group: Int
+        var plane: Int { oh * ow }
+        var cg: Int { c / group }
+        var mg: Int { m / group }
+        var kdim: Int { cg * kh * kw }
+        var depthwise: Bool { group == c && mg == 1 }
+        var pointwise: Bool {
+            kh == 1 && kw == 1 && sh == 1 && sw == 1 && padTop == 0 && padLeft == 0 && oh == h && ow == w
+        }
+        var geometry: unirt_conv2d_geometry {
+            unirt_conv2d_geometry(in_h: h, in_w: w, out_h: oh, out_w: ow, kernel_h: kh, kernel_w: kw,
+                                  stride_h: sh, stride_w: sw, dilation_h: dh, dilation_w: dw,
+                                  pad_top: padTop, pad_left: padLeft, pad_bottom: padBottom, pad_right: padRight)
+        }
+    }
+
+    /// Packed weights and per-row scales, built once and only read afterwards.
+    final class Weights: @unchecked Sendable {
+        // Written in init only; kernels read them concurrently.
+        let packed: UnsafeMutableRawPointer
+        let groupStride: Int
+        let rowScale: [Float]
+        let slope: [Float]?
+
+        init(bytes: Int, groupStride: Int, rowScale: [Float], slope: [Float]?) {
+            packed = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 64), alignment: 64)
+            self.groupStride = groupStride
+            self.rowScale = rowScale
+            self.slope = slope
+        }
+
+        deinit { packed.deallocate() }
+    }
+
     static func build(_ node: Node, _ inputs: [ValueInfo?], _ outputs: [ValueInfo], _ options: CompileOptions) -> CompiledKernel? {
-        nil
+        guard let inScale = FusedConvOp.inputScale(node), let x = inputs[0], let wt = inputs[1],
+              x.shape.count == 4, wt.shape.count == 4, let wConst = options.constants[1] else { return nil }
+        guard let win = try? ConvOp.geometry(node, x: x.shape, w: wt.shape, b: nil) else { return nil }
+        let out = outputs[0].shape
+        let s = Shape(n: x.shape[0], c: x.shape[1], h: x.shape[2], w: x.shape[3], m: out[1], oh: out[2], ow: out[3],
+                      kh: win.kernel[0], kw: win.kernel[1], sh: win.strides[0], sw: win.strides[1],
+                      dh: win.dilations[0], dw: win.dilations[1], padTop: win.padsBegin[0], padLeft: win.padsBegin[1],
+                      padBottom: win.padsEnd[0], padRight: win.padsEnd[1],
+                      group: (try? node.int("group", default: 1)) ?? 1)
+        guard s.kdim <= Int(UNIRT_GEMM_U8S8_MAX_K) else { return nil }
+
+        // Epilogue description; the per-call pointers are filled in by `run`.
+        let (kind, alpha, beta) = FusedConvOp.activation(node)
+        let activation: Int32
+        switch kind {
+        case "": activation = Int32(UNIRT_ACT_NONE)
+        case "Relu": activation = Int32(UNIRT_ACT_RELU)
+        case "PRelu": activation = Int32(UNIRT_ACT_PRELU)
+        case "LeakyRelu": activation = Int32(UNIRT_ACT_LEAKY_RELU)
+        case "Clip": activation = Int32(UNIRT_ACT_CLIP)
+        case "Sigmoid": activation = Int32(UNIRT_ACT_SIGMOID)
+        case "HardSigmoid": activation = Int32(UNIRT_ACT_HARDSIGMOID)
+        default: return nil
+        }
+        let hasBias = inputs.count > 2 && inputs[2] != nil
+        let hasResidual = inputs.count > 3 && inputs[3] != nil
+        let residualAfter: Int32 = ((try? node.int("residual_before_activation", default: 1)) ?? 1) != 0 ? 0 : 1
+        // PRelu slope: per channel from the input at run time, or a constant expanded now.
+        var expandedSlope: [Float]? = nil
+        var slopeFromInput = false
+        if kind == "PRelu" {
+            guard inputs.count > 4, let sv = inputs[4] else { return nil }
+            if sv.count == s.m {
+                let padded = [Int](repeating: 1, count: max(0, 4 - sv.shape.count)) + sv.shape
+                guard padded.count == 4, padded[1] == s.m else { return nil }
+                slopeFromInput = true
+            } else if sv.count == 1, let c = options.constants[4] {
+                expandedSlope = [Float](repeating: c.floats[0], count: s.m)
+            } else {
+                return nil
+            }
+        }
+
+        // Quantize and pack the weights per group.
+        let wf = wConst.floats
+        guard wf.count == s.m * s.kdim else { return nil }
+        var q = [Int8](repeating: 0, count: wf.count)
+        var rowScale = [Float](repeating: 0, count: s.m)
+        for oc in 0..<s.m {
+            let base = oc * s.kdim
+            var mx: Float = 0
+            for k in 0..<s.kdim { mx = max(mx, abs(wf[base + k])) }
+            let ws: Float = mx > 0 ? mx / 127 : 1
+            for k in 0..<s.kdim {
+                q[base + k] = Int8(min(max((wf[base + k] / ws).rounded(.toNearestOrEven), -127), 127))
+            }
+            rowScale[oc] = inScale * ws
+        }
+        let weights: Weights
+        if s.depthwise {
+            weights = Weights(bytes: q.count, groupStride: 0, rowScale: rowScale, slope: expandedSlope)
+            q.withUnsafeBytes { weights.packed.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        } else {
+            let stride = (unirt_gemm_u8s8_weights_size(s.mg, s.kdim) + 63) / 64 * 64
+            weights = Weights(bytes: stride * s.group, groupStride: stride, rowScale: rowScale, slope: expandedSlope)
+            for g in 0..<s.group {
+                let rc = q.withUnsafeBufferPointer {
+                    unirt_gemm_u8s8_pack_weights($0.baseAddress! + g * s.mg * s.kdim, s.mg, s.kdim,
+                                                 weights.packed + g * stride)
+                }
+                if rc != 0 { return nil }
+            }
+        }
+
+        // Scratch: the whole batch's u8 input, then one packed-X tile per thread.
+        let threads = max(1, options.threads)
+        let inputBytes = (s.n * s.c * s.h * s.w + 63) / 64 * 64
+        let tile = tileWidth(s)
+        let tileBytes = (unirt_gemm_u8s8_x_size(s.kdim, tile) + 63) / 64 * 64
+        let scratchBytes = inputBytes + (s.depthwise ? 0 : threads * tileBytes)
+
+        let slopeInput = slopeFromInput
+        return CompiledKernel(scratchFloats: scratchBytes / 4 + 16) { ins, outs, scratch in
+            let template = unirt_epilogue(bias: nil, residual: nil, residual_after_activation: residualAfter,
+                                          activation: activation, alpha: alpha, beta: beta, slope: nil)
+            let raw = UnsafeMutableRawPointer(scratch)
+            let xq = raw.assumingMemoryBound(to: UInt8.self)
+            let y = outs[0]
+            var ep = template
+            ep.bias = hasBias ? ins[2] : nil
+            let residual = hasResidual ? ins[3] : nil
+            let total = s.n * s.c * s.h * s.w
+            // Quantize the input in chunks of whole cache lines.
+            let chunks = min(threads, max(1, total / 4096))
+            forEachSlot(chunks, threads: threads) { t in
+                let lo = total * t / chunks / 64 * 64, hi = t == chunks - 1 ? total : total * (t + 1) / chunks / 64 * 64
+                if hi > lo { unirt_quantize_u8(ins[0]! + lo, xq + lo, hi - lo, inScale, 128) }
+            }
+            weights.withSlope(slopeInput ? ins[4] : nil) { slope in
+                ep.slope = slope
+                if s.depthwise {
+                    runDepthwise(s, weights, xq, &ep, residual, y, threads: threads)
+                } else {
+                    runGemm(s, weights, xq, &ep, residual, y, scratch: raw + inputBytes, tileBytes: tileBytes,
+                            tile: tile, threads: threads)
+                }
+            }
+        }
+    }
+
+    /// Output positions per packed tile: a multiple of 16 holding about `tileBytes` of packed X.
+    static func tileWidth(_ s: Shape) -> Int {
+        let perColumn = max(1, (s.kdim + 1) / 2 * 4)
+        let width = max(16, tileBytes / perColumn / 16 * 16)
+        return min(width, (s.plane + 15) / 16 * 16)
+    }
+
+    static func runDepthwise(_ s: Shape, _ w: Weights, _ xq: UnsafeMutablePointer<UInt8>, _ ep: inout unirt_epilogue,
+                             _ residual: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, threads: Int) {
+        var g = s.geometry
+        let template = ep
+        let items = s.n * s.c
+        let wq = UnsafePointer(w.packed.assumingMemoryBound(to: Int8.self))
+        w.rowScale.withUnsafeBufferPointer { rs in
+            let rsp = rs.baseAddress!
+            forEachSlot(min(threads, items), threads: threads) { t in
+                let parts = min(threads, items)
+                let lo = items * t / parts, hi = items * (t + 1) / parts
+                var i = lo
+                while i < hi {
+                    // A run of channels of one sample.
+                    let b = i / s.c, c0 = i % s.c, c1 = min(s.c, c0 + (hi - i))
+                    var e = template
+                    e.residual = residual.map { $0 + b * s.m * s.plane }
+                    unirt_dwconv_u8s8_compute_f32(xq + b * s.c * s.h * s.w, 128, wq, &g, rsp, &e,
+                                                  y + b * s.m * s.plane, c0, c1)
+                    i += c1 - c0
+                }
+            }
+        }
+    }
+
+    static func runGemm(_ s: Shape, _ w: Weights, _ xq: UnsafeMutablePointer<UInt8>, _ ep: inout unirt_epilogue,
+                        _ residual: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>,
+                        scratch: UnsafeMutableRawPointer, tileBytes: Int, tile: Int, threads: Int) {
+        let template = ep
+        let tilesPerPlane = (s.plane + tile - 1) / tile
+        let items = s.n * s.group * tilesPerPlane
+        let mr = Int(UNIRT_GEMM_U8S8_MR)
+        w.rowScale.withUnsafeBufferPointer { rs in
+            let rsp = rs.baseAddress!
+            // One (sample, group, tile): pack into `px`, multiply rows [r0, r1) of the group.
+            func item(_ i: Int, _ px: UnsafeMutableRawPointer, rows: Range<Int>?, pack: Bool) {
+                let t = i % tilesPerPlane, grp = (i / tilesPerPlane) % s.group, b = i / (tilesPerPlane * s.group)
+                let p0 = t * tile, cols = min(tile, s.plane - p0)
+                let xg = xq + (b * s.c + grp * s.cg) * s.h * s.w
+                if pack {
+                    if s.pointwise {
+                        unirt_gemm_u8s8_pack_x(xg + p0, s.plane, s.kdim, cols, 128, px)
+                    } else {
+                        var g = s.geometry
+                        unirt_gemm_u8s8_pack_x_conv(xg, &g, s.cg, 128, p0, p0 + cols, px)
+                    }
+                }
+                let rowBase = grp * s.mg
+                let yoff = (b * s.m + rowBase) * s.plane + p0
+                var e = template
+                e.bias = template.bias.map { $0 + rowBase }
+                e.slope = template.slope.map { $0 + rowBase }
+                e.residual = residual.map { $0 + yoff }
+                let r = rows ?? 0..<s.mg
+                unirt_gemm_u8s8_compute_f32(w.packed + grp * w.groupStride, px, r.lowerBound, r.upperBound, s.kdim, cols,
+                                            rsp + rowBase, &e, y + yoff, s.plane)
+            }
+            let blocks = (s.mg + mr - 1) / mr
+            if items >= threads || blocks < 2 || threads == 1 {
+                let parts = min(threads, items)
+                forEachSlot(parts, threads: threads) { t in
+                    let px = scratch + t * tileBytes
+                    for i in items * t / parts..<items * (t + 1) / parts { item(i, px, rows: nil, pack: true) }
+                }
+            } else {
+                // Few tiles: pack each once, split its rows into blocks of MR.
+                for i in 0..<items {
+                    item(i, scratch, rows: 0..<0, pack: true)
+                    let parts = min(threads, blocks)
+                    forEachSlot(parts, threads: threads) { t in
+                        let r0 = blocks * t / parts * mr, r1 = min(s.mg, blocks * (t + 1) / parts * mr)
+                        if r1 > r0 { item(i, scratch, rows: r0..<r1, pack: false) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs `body(slot)` for slots 0..<count, concurrently when `threads` > 1.
+    /// Distinct slots write disjoint memory (the callers' ranges are disjoint).
+    static func forEachSlot(_ count: Int, threads: Int, _ body: (Int) -> Void) {
+        if count <= 1 || threads <= 1 {
+            for t in 0..<count { body(t) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let box = SlotBody(body: body)
+            DispatchQueue.concurrentPerform(iterations: count) { box.body($0) }
+        }
+    }
+
+    /// Carries a body whose slots write disjoint memory into `concurrentPerform`.
+    struct SlotBody: @unchecked Sendable {
+        let body: (Int) -> Void
+    }
+}
+
+extension CPUInt8Conv.Weights {
+    /// Calls `body` with the PRelu slope pointer: the run-time input, the expanded constant, or nil.
+    func withSlope(_ input: UnsafePointer<Float>?, _ body: (UnsafePointer<Float>?) -> Void) {
+        if let input { return body(input) }
+        if let slope { return slope.withUnsafeBufferPointer { body($0.baseAddress) } }
+        body(nil)
     }
 }

@@ -1,7 +1,25 @@
+import Foundation
 import UnirtIR
 import UnirtPlan
+import UnirtQuant
+import UnirtRuntime
 
 /// Calibrates activations, quantizes weights and chooses per-layer precision for an int8 plan.
+///
+/// 1. Plain `Conv` nodes become `FusedConv` with no activation, so every 2-D
+///    convolution with constant weights is a candidate layer.
+/// 2. Scales: from `--calib-cache` when that file exists, else from the data in
+///    `--calib` — the FP32 graph runs over every sample twice (max |x|, then
+///    2048-bin histograms) observing each candidate's input, and the chosen
+///    method picks a threshold per tensor; the cache is written when asked.
+/// 3. Each quantized layer gets `input_scale` and weights rounded to their
+///    per-output-channel int8 grid (stored as int8 in the plan).
+/// 4. With `--accuracy-target`, each layer is quantized alone to measure its
+///    sensitivity on the calibration set, and `MixedPrecisionPlanner` keeps the
+///    most sensitive layers in FP32 until the target holds. Every measurement
+///    runs the real int8 kernels.
+///
+/// Runs on the calling thread; the sessions it creates use every core.
 struct Int8Builder {
     struct Result {
         var graph: Graph
@@ -14,12 +32,256 @@ struct Int8Builder {
         var requiredFeatures: [String]
     }
 
+    /// One quantizable convolution.
+    struct Layer {
+        var name: String
+        var input: String
+        var weight: String
+    }
+
     let graph: Graph
+    /// The unoptimized source graph (kept for provenance; the FP32 oracle is the optimized graph).
     let reference: Graph
     let options: CalibrationOptions
     let batch: Int?
 
     func build() throws -> Result {
-        throw CLIError("int8 plans need calibration support, which this build lacks")
+        var method = try quant { try CalibrationMethod(name: options.calibMethod, percentile: options.percentile) }
+        let target = try options.accuracyTarget.map { t in try quant { try AccuracyTarget(parsing: t) } }
+        let g = Self.convertingConvs(graph)
+        var layers = Self.layers(of: g, minimumReduction: max(1, options.int8MinReduction))
+        if layers.isEmpty {
+            // Small convolutions gain less from int8, but a model made only of them still gains some.
+            layers = Self.layers(of: g, minimumReduction: 1)
+            if !layers.isEmpty {
+                print("note: no convolution has a reduction of \(options.int8MinReduction) or more; quantizing all \(layers.count)")
+            }
+        }
+        guard !layers.isEmpty else {
+            throw CLIError("int8: no convolution to quantize (constant weights and a reduction of at least --int8-min-reduction \(options.int8MinReduction))")
+        }
+
+        var cached: CalibrationCache? = nil
+        if let path = options.calibCache, FileManager.default.fileExists(atPath: path) {
+            cached = try quant { try CalibrationCache(contentsOfFile: path) }
+        }
+        let data = try options.calib.map { try CalibrationData(folder: $0, inputs: g.inputs) }
+        if cached == nil && data == nil {
+            throw CLIError("--precision int8 needs calibration data (--calib DIR) or an existing --calib-cache FILE")
+        }
+        if target != nil && data == nil {
+            throw CLIError("--accuracy-target needs calibration data (--calib DIR) to measure against FP32")
+        }
+        let calibGraph = (try? g.overridingBatch(1)) ?? g
+        var stats = Int8Stats(method: method.description, target: target?.description)
+
+        // Activation scales.
+        var scales: [String: Float]
+        var dataHash: String?
+        var fp32Outputs: [[Float]] = []
+        let inputsToObserve = Set(layers.map(\.input))
+        let runner = data.map { Int8Runner(samples: $0.samples) }
+        if let cached {
+            method = cached.method
+            scales = cached.scales
+            dataHash = cached.dataHash
+            for l in layers where scales[l.input] == nil {
+                throw CLIError("--calib-cache \(options.calibCache!): no scale for tensor '\(l.input)' (input of \(l.name)); delete the cache to recalibrate")
+            }
+            stats.method = method.description
+            stats.tensors = cached.entries.filter { inputsToObserve.contains($0.name) }.map {
+                Int8Stats.TensorStats(name: $0.name, max: nil, bins: nil, thresholds: [:], chosen: $0.scale * 127, scale: $0.scale)
+            }
+            if let runner, target != nil { fp32Outputs = try runner.outputs(of: calibGraph, label: "fp32 reference") }
+        } else {
+            let runner = runner!
+            let collector = ActivationStatistics()
+            fp32Outputs = try runner.outputs(of: calibGraph, label: "calibration 1/2") { name, values in
+                if inputsToObserve.contains(name) { try? collector.observeRange(name: name, values: values) }
+            }
+            try quant { try collector.freezeRanges() }
+            _ = try runner.outputs(of: calibGraph, label: "calibration 2/2") { name, values in
+                if inputsToObserve.contains(name) { try? collector.observeHistogram(name: name, values: values) }
+            }
+            let calibrations = try quant { try collector.calibrate(method: method) }
+            let hists = collector.histograms
+            scales = Dictionary(calibrations.map { ($0.name, $0.scale) }, uniquingKeysWith: { a, _ in a })
+            dataHash = data!.sha256
+            stats.tensors = calibrations.map { c in
+                Int8Stats.TensorStats(name: c.name, max: c.max, bins: hists[c.name]?.bins,
+                                      thresholds: Dictionary(c.thresholds.map { ($0.key.description, $0.value) }, uniquingKeysWith: { a, _ in a }),
+                                      chosen: c.threshold, scale: c.scale)
+            }
+            if let path = options.calibCache {
+                let cache = CalibrationCache(method: method, dataHash: "sha256:" + dataHash!, calibrations: calibrations)
+                try quant { try cache.write(toFile: path) }
+                print("wrote calibration cache \(path) (\(calibrations.count) tensors)")
+            }
+        }
+        if let h = dataHash { dataHash = h.hasPrefix("sha256:") ? String(h.dropFirst(7)) : h }
+
+        // Weights on their int8 grid, once per weight tensor.
+        var gridWeights: [String: Tensor] = [:]
+        for l in layers where gridWeights[l.weight] == nil {
+            let w = g.initializers[l.weight]!
+            let q = WeightQuantizer.int8.quantize(w.floats, shape: w.shape, channelAxis: 0)
+            gridWeights[l.weight] = Tensor(shape: w.shape, floats: q.dequantized())
+        }
+        let quantizer = LayerQuantizer(layers: layers, scales: scales, weights: gridWeights)
+
+        // Mixed precision.
+        var floatLayers: [String] = []
+        var achieved: String? = nil
+        if let target, let runner {
+            let metric = Int8Metric(target.metric)
+            var sensitivities: [MixedPrecisionPlanner.LayerSensitivity] = []
+            let subset = min(runner.samples.count, 16)
+            let names = layers.map(\.name)
+            for (i, name) in names.enumerated() {
+                Progress.show("sensitivity", i, names.count)
+                let floatSet = Set(names).subtracting([name])
+                let outs = try runner.outputs(of: quantizer.apply(to: calibGraph, floatLayers: floatSet), limit: subset)
+                let (value, sqnr, cosine) = metric.evaluate(reference: Array(fp32Outputs.prefix(subset)), test: outs)
+                sensitivities.append(.init(layer: name, score: metric.score(value)))
+                stats.layers.append(.init(layer: name, sqnr: sqnr, cosine: cosine))
+            }
+            Progress.done()
+            var minimum = 0.0
+            let plan = try MixedPrecisionPlanner(target: target).plan(sensitivities: sensitivities) { floatSet in
+                let outs = try runner.outputs(of: quantizer.apply(to: calibGraph, floatLayers: floatSet))
+                let r = metric.evaluate(reference: fp32Outputs, test: outs)
+                minimum = metric.minimum(reference: fp32Outputs, test: outs)
+                print("  \(floatSet.count) layer(s) in fp32: \(target.metric.rawValue) \(fmt(r.value)) (worst sample \(fmt(minimum)))")
+                // The target must hold for every calibration sample, not just on average.
+                return minimum
+            }
+            floatLayers = plan.floatLayers
+            achieved = "\(target.metric.rawValue)=\(fmt(plan.achieved)) on the worst of \(runner.samples.count) calibration samples"
+            if floatLayers.isEmpty {
+                print("all \(layers.count) convolutions in int8 meet \(target)")
+            } else {
+                print("kept in fp32 to meet \(target): " + floatLayers.joined(separator: ", "))
+            }
+            if !plan.targetMet { print("warning: target \(target) not met even with every layer in fp32") }
+            stats.achieved = achieved
+            stats.targetMet = plan.targetMet
+            let rank = Dictionary(plan.order.enumerated().map { ($0.element.layer, ($0.offset + 1, $0.element.score)) },
+                                  uniquingKeysWith: { a, _ in a })
+            for name in names {
+                let (r, s) = rank[name] ?? (0, 0)
+                let kept = floatLayers.contains(name)
+                stats.decisions.append(.init(layer: name, precision: kept ? "fp32" : "int8",
+                                             reason: kept ? "sensitivity rank \(r) (error \(fmt(s))); needed for \(target)"
+                                                          : "sensitivity rank \(r) (error \(fmt(s)))"))
+            }
+        } else {
+            for l in layers { stats.decisions.append(.init(layer: l.name, precision: "int8", reason: "no accuracy target")) }
+        }
+
+        // The plan's graph at the requested batch.
+        let floatSet = Set(floatLayers)
+        let out = quantizer.apply(to: g, floatLayers: floatSet)
+        var layerPrecision: [String: String] = [:]
+        let computeOps: Set<OpKind> = [.conv, .fusedConv, .gemm, .matMul, .convTranspose]
+        for n in out.nodes where computeOps.contains(n.op) {
+            layerPrecision[n.name] = FusedConvOp.inputScale(n) != nil ? "int8" : "fp32"
+        }
+        var encodings: [String: WeightEncoding] = [:]
+        var activationScales: [String: Float] = [:]
+        let floatWeights = Set(layers.filter { floatSet.contains($0.name) }.map(\.weight))
+        for l in layers where !floatSet.contains(l.name) {
+            // A weight shared with a float layer keeps its float values; the int8 layer reads a copy.
+            encodings[floatWeights.contains(l.weight) ? l.weight + "#int8" : l.weight] = .i8
+            activationScales[l.input] = scales[l.input]
+        }
+        let statsPath = options.calibStats ?? (cached == nil ? options.calibCache.map { $0 + ".stats.json" } : nil)
+        if let path = statsPath {
+            try stats.write(to: path)
+            print("wrote calibration statistics \(path)")
+        }
+        return Result(graph: out, layerPrecision: layerPrecision, encodings: encodings,
+                      activationScales: activationScales, method: method.description, calibrationSHA256: dataHash,
+                      achieved: achieved, requiredFeatures: CPUInfo.features.contains("avx2") ? ["avx2"] : [])
     }
+
+    /// `graph` with every plain 2-D `Conv` with constant weights turned into a `FusedConv` without activation.
+    static func convertingConvs(_ graph: Graph) -> Graph {
+        var g = graph
+        for i in g.nodes.indices where g.nodes[i].op == .conv {
+            let n = g.nodes[i]
+            guard n.inputs.count >= 2, let w = g.initializers[n.inputs[1]], w.shape.count == 4, w.dtype == .f32 else { continue }
+            g.nodes[i].op = .fusedConv
+            g.nodes[i].opType = OpKind.fusedConv.rawValue
+        }
+        return g
+    }
+
+    /// Default smallest reduction length (C/group · kh · kw) of a GEMM convolution
+    /// worth quantizing (`--int8-min-reduction`): below it, quantizing and packing
+    /// the input costs more than the int8 multiply saves (YuNet's 16-channel 1×1 layers).
+    static let minimumReduction = 128
+
+    /// Whether depthwise convolutions are quantized. Off: on the AVX2 machine without
+    /// VNNI the FP32 depthwise kernel is faster than quantizing the input plus the int8
+    /// one (SFace b8, 2 threads), and depthwise layers are the most sensitive ones.
+    static let depthwiseInt8 = false
+
+    /// The `FusedConv` nodes with constant 4-D float weights and a run-time input
+    /// that the int8 kernels run faster than FP32: GEMM convolutions with a
+    /// reduction of at least `minimumReduction`, and 3×3 stride-1 depthwise ones
+    /// (other depthwise shapes have only a portable int8 kernel).
+    static func layers(of graph: Graph, minimumReduction: Int = minimumReduction) -> [Layer] {
+        graph.nodes.compactMap { n in
+            guard n.op == .fusedConv, n.inputs.count >= 2, !n.inputs[0].isEmpty, graph.initializers[n.inputs[0]] == nil,
+                  let w = graph.initializers[n.inputs[1]], w.shape.count == 4, w.dtype == .f32 else { return nil }
+            let group = (try? n.int("group", default: 1)) ?? 1
+            let strides = (try? n.ints("strides")) ?? nil ?? [1, 1]
+            let dilations = (try? n.ints("dilations")) ?? nil ?? [1, 1]
+            if group > 1 && w.shape[1] == 1 && group == w.shape[0] {
+                guard depthwiseInt8, w.shape[2] == 3, w.shape[3] == 3, strides.allSatisfy({ $0 == 1 }),
+                      dilations.allSatisfy({ $0 == 1 }) else { return nil }
+            } else if w.shape[1] * w.shape[2] * w.shape[3] < minimumReduction {
+                return nil
+            }
+            return Layer(name: n.name, input: n.inputs[0], weight: n.inputs[1])
+        }
+    }
+
+    /// Maps quantization errors (bad cache, bad option) to the CLI's one-line errors.
+    func quant<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as QuantError { throw CLIError(e.message) }
+    }
+}
+
+/// Rewrites a graph so that chosen layers run in int8.
+struct LayerQuantizer {
+    let layers: [Int8Builder.Layer]
+    let scales: [String: Float]
+    let weights: [String: Tensor]
+
+    /// `graph` with every layer not in `floatLayers` given `input_scale` and grid weights.
+    func apply(to graph: Graph, floatLayers: Set<String>) -> Graph {
+        var g = graph
+        let byName = Dictionary(layers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        var floatWeights = Set<String>()
+        for l in layers where floatLayers.contains(l.name) { floatWeights.insert(l.weight) }
+        for i in g.nodes.indices {
+            guard let l = byName[g.nodes[i].name], !floatLayers.contains(l.name), let s = scales[l.input] else { continue }
+            g.nodes[i].attributes["input_scale"] = .float(s)
+            // A weight tensor shared with a float layer is duplicated so the float layer keeps exact weights.
+            if floatWeights.contains(l.weight) {
+                let copy = l.weight + "#int8"
+                g.initializers[copy] = weights[l.weight]
+                g.nodes[i].inputs[1] = copy
+            } else {
+                g.initializers[l.weight] = weights[l.weight]
+            }
+        }
+        return g
+    }
+}
+
+func fmt(_ v: Double) -> String {
+    if v.isInfinite { return v > 0 ? "inf" : "-inf" }
+    return String(format: "%.5g", v)
 }

@@ -18,8 +18,14 @@ struct PerfCommand: ParsableCommand {
 
     @OptionGroup var daemon: DaemonOptions
 
-    @Option(name: .long, help: "Model name.")
-    var model: String
+    @Option(name: .long, help: "Model name (required unless --method health).")
+    var model: String = ""
+
+    @Option(name: .long, help: "RPC to time: infer, or health (the empty round trip; no model needed).")
+    var method: String = "infer"
+
+    @Flag(name: .long, help: "Pass inputs and outputs through a shared-memory region per client instead of inline.")
+    var sharedMemory = false
 
     @Option(name: .long, help: "An input as NAME=FILE.npy; without any, zero tensors of the model's declared shapes are sent.")
     var input: [String] = []
@@ -52,23 +58,24 @@ struct PerfCommand: ParsableCommand {
 
     func run() throws {
         guard duration > 0 else { throw CLIError("--duration must be positive") }
+        guard ["infer", "health"].contains(method) else { throw CLIError("--method: '\(method)' is not infer or health") }
+        guard method == "health" || !model.isEmpty else { throw CLIError("--model is required with --method infer") }
         let probe = try daemon.connect()
         defer { probe.close() }
-        let inputs = try input.isEmpty ? zeroInputs(probe.modelStatus(model)) : ModelLoading.inputs(input)
-        _ = try probe.infer(model: model, inputs: inputs)  // warm-up (plans are built on first use)
+        try makeCall(probe)()  // warm-up (plans are built on first use)
         var steps: [Step] = []
         if rate.isEmpty {
             for c in concurrency {
                 guard c >= 1 else { throw CLIError("--concurrency: \(c) must be at least 1") }
-                steps.append(try measure(probe, inputs, mode: "concurrency", level: Double(c)) { record in
-                    try closedLoop(clients: c, inputs: inputs, record: record)
+                steps.append(try measure(probe, mode: "concurrency", level: Double(c)) { record in
+                    try closedLoop(clients: c, record: record)
                 })
             }
         } else {
             for r in rate {
                 guard r > 0 else { throw CLIError("--rate: \(r) must be positive") }
-                steps.append(try measure(probe, inputs, mode: "rate", level: r) { record in
-                    try poisson(rate: r, inputs: inputs, record: record)
+                steps.append(try measure(probe, mode: "rate", level: r) { record in
+                    try poisson(rate: r, record: record)
                 })
             }
         }
@@ -84,6 +91,18 @@ struct PerfCommand: ParsableCommand {
                              s.serverQueueMs, s.serverComputeMs, s.batchSize, s.errors))
             }
         }
+    }
+
+    /// One timed request on `client`, as --method and --shared-memory ask.
+    private func makeCall(_ client: DaemonClient) throws -> @Sendable () throws -> Void {
+        let model = self.model
+        if method == "health" { return { _ = try client.health() } }
+        let inputs = try input.isEmpty ? zeroInputs(client.modelStatus(model)) : ModelLoading.inputs(input)
+        guard sharedMemory else { return { _ = try client.infer(model: model, inputs: inputs) } }
+        // Inputs first, outputs after them: room for outputs several times the inputs' size.
+        let inputBytes = inputs.values.reduce(0) { $0 + $1.count * $1.dtype.byteSize }
+        let region = try client.registerRegion(size: 4 * inputBytes + (4 << 20))
+        return { _ = try client.inferShared(model: model, inputs: inputs, region: region) }
     }
 
     private func zeroInputs(_ m: ModelInfo) throws -> [String: Tensor] {
@@ -112,14 +131,14 @@ struct PerfCommand: ParsableCommand {
         }
     }
 
-    private func measure(_ probe: DaemonClient, _ inputs: [String: Tensor], mode: String, level: Double,
+    private func measure(_ probe: DaemonClient, mode: String, level: Double,
                          _ body: (Samples) throws -> Void) throws -> Step {
-        let before = try probe.stats().models.first { $0.name == model }
+        let before = model.isEmpty ? nil : try probe.stats().models.first { $0.name == model }
         let samples = Samples()
         let start = Date()
         try body(samples)
         let elapsed = Date().timeIntervalSince(start)
-        let after = try probe.stats().models.first { $0.name == model }
+        let after = model.isEmpty ? nil : try probe.stats().models.first { $0.name == model }
         let (lat, errors) = samples.take()
         let sorted = lat.sorted()
         func pct(_ p: Double) -> Double {
@@ -142,10 +161,10 @@ struct PerfCommand: ParsableCommand {
                     serverQueueMs: queue, serverComputeMs: compute, batchSize: batch)
     }
 
-    private func closedLoop(clients: Int, inputs: [String: Tensor], record: Samples) throws {
+    private func closedLoop(clients: Int, record: Samples) throws {
         let end = Date().addingTimeInterval(duration)
         let connections = try (0..<clients).map { _ in try daemon.connect() }
-        let model = self.model
+        let calls = try connections.map { try makeCall($0) }
         // One thread per client: concurrentPerform would cap the width at the core count.
         let group = DispatchGroup()
         for i in 0..<clients {
@@ -153,7 +172,7 @@ struct PerfCommand: ParsableCommand {
             Thread {
                 while Date() < end {
                     let t0 = DispatchTime.now().uptimeNanoseconds
-                    let ok = (try? connections[i].infer(model: model, inputs: inputs)) != nil
+                    let ok = (try? calls[i]()) != nil
                     record.add(ok ? Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 : nil)
                 }
                 group.leave()
@@ -163,10 +182,10 @@ struct PerfCommand: ParsableCommand {
         for c in connections { c.close() }
     }
 
-    private func poisson(rate: Double, inputs: [String: Tensor], record: Samples) throws {
+    private func poisson(rate: Double, record: Samples) throws {
         let client = try daemon.connect()
         defer { client.close() }
-        let model = self.model
+        let call = try makeCall(client)
         let group = DispatchGroup()
         let queue = DispatchQueue(label: "unirt.perf", attributes: .concurrent)
         var rng = SystemRandomNumberGenerator()
@@ -180,7 +199,7 @@ struct PerfCommand: ParsableCommand {
             group.enter()
             queue.async {
                 let t0 = DispatchTime.now().uptimeNanoseconds
-                let ok = (try? client.infer(model: model, inputs: inputs)) != nil
+                let ok = (try? call()) != nil
                 record.add(ok ? Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 : nil)
                 group.leave()
             }

@@ -9,12 +9,19 @@
 /// Attributes: every Conv attribute plus `activation` (`""`, `Relu`, `PRelu`,
 /// `LeakyRelu`, `Clip`, `Sigmoid`, `HardSigmoid`), `activation_alpha`,
 /// `activation_beta` (LeakyRelu alpha; Clip min/max; HardSigmoid alpha/beta).
+///
+/// `input_scale` (float > 0, int8 plans only): its presence means the node runs
+/// in int8 — X is quantized to u8 with zero point 128 and this symmetric scale
+/// (`q = clamp(round_half_even(x / s), −128, 127)`), W holds weights already
+/// rounded to their per-output-channel int8 grid. The reference kernel simulates
+/// that: it convolves the fake-quantized input `q · s` in float.
 public enum FusedConvOp: Operator {
     public static let activations = ["", "Relu", "PRelu", "LeakyRelu", "Clip", "Sigmoid", "HardSigmoid"]
 
     public static let schema = OpSchema(
         inputs: 2...5,
-        attributes: ConvOp.schema.attributes + ["activation", "activation_alpha", "activation_beta", "residual_before_activation"],
+        attributes: ConvOp.schema.attributes + ["activation", "activation_alpha", "activation_beta", "residual_before_activation",
+                                                  "input_scale"],
         sinceOpset: 1, summary: "Conv + bias + residual add + activation in one node (optimizer output)")
 
     public static func validate(_ node: Node) throws {
@@ -26,6 +33,26 @@ public enum FusedConvOp: Operator {
         if act == "PRelu" && !node.hasInput(4) {
             throw node.error(.invalidModel, "activation PRelu needs the slope input (4)")
         }
+        if node.attributes["input_scale"] != nil {
+            let s = try node.float("input_scale", default: 0)
+            guard s.isFinite, s > 0 else {
+                throw node.error(.invalidModel, "attribute input_scale=\(s) must be a finite number > 0")
+            }
+        }
+    }
+
+    /// The int8 input scale, when the node runs in int8.
+    public static func inputScale(_ node: Node) -> Float? {
+        guard node.attributes["input_scale"] != nil, let s = try? node.float("input_scale", default: 0),
+              s.isFinite, s > 0 else { return nil }
+        return s
+    }
+
+    /// `x` rounded to the u8 grid of `scale` with zero point 128 and back:
+    /// `clamp(round_half_even(x / scale), −128, 127) · scale` (what the int8 kernel sees).
+    @inline(__always)
+    public static func fakeQuantize(_ x: Float, scale: Float) -> Float {
+        min(max(x / scale, -128), 127).rounded(.toNearestOrEven) * scale
     }
 
     /// The activation as a scalar function (PRelu's slope is applied separately).
@@ -68,7 +95,11 @@ public enum FusedConvOp: Operator {
     }
 
     public static func reference(_ node: Node, _ inputs: [Tensor?], _ outputs: [ValueInfo]) -> [Tensor] {
-        var y = ConvOp.reference(node, Array(inputs.prefix(3)), outputs)[0]
+        var convInputs = Array(inputs.prefix(3))
+        if let s = inputScale(node), let x = convInputs.first ?? nil {
+            convInputs[0] = Elementwise.mapFloat(x) { fakeQuantize($0, scale: s) }
+        }
+        var y = ConvOp.reference(node, convInputs, outputs)[0]
         let z = inputs.count > 3 ? inputs[3] : nil
         let slope = inputs.count > 4 ? inputs[4] : nil
         let sumFirst = ((try? node.int("residual_before_activation", default: 1)) ?? 1) != 0

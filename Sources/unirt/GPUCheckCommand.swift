@@ -1,0 +1,176 @@
+import ArgumentParser
+import Foundation
+import UnirtCUDA
+import UnirtIR
+
+/// `unirt gpu-check`: runs models on the GPU and compares them with reference outputs.
+///
+/// Each `--case MODEL=REFDIR` names an ONNX file and a folder holding `in/<input>.npy`
+/// and `ref/<output>.npy` (as written by scripts/make-refs). FP32 plans must be within
+/// `--fp32-tolerance` relative L2 error of every reference output; FP16 plans are
+/// reported with their relative error and cosine similarity (checked against
+/// `--fp16-cosine` for outputs named in `--embedding`).
+struct GPUCheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gpu-check",
+        abstract: "Check GPU plans against reference outputs and time them (needs a GPU).")
+
+    @Option(name: .long, help: "A model and its reference folder, as MODEL.onnx=REFDIR (repeatable).")
+    var `case`: [String] = []
+
+    @Option(name: .long, help: "Precisions to check.")
+    var precision: [String] = ["fp32", "fp16"]
+
+    @Option(name: .long, help: "Largest relative L2 error allowed for FP32 plans.")
+    var fp32Tolerance: Double = 1e-3
+
+    @Option(name: .long, help: "Smallest cosine similarity allowed for FP16 plans on embedding outputs.")
+    var fp16Cosine: Double = 0.9999
+
+    @Option(name: .long, help: "Output names checked by cosine similarity in FP16 (repeatable).")
+    var embedding: [String] = ["fc1"]
+
+    @Option(name: .long, help: "Timed replays per plan.")
+    var iterations: Int = 50
+
+    @Option(name: .long, help: "GPU ordinal.")
+    var gpu: Int = 0
+
+    @Flag(name: .long, help: "Run steps one by one instead of replaying a CUDA graph.")
+    var noGraph = false
+
+    @OptionGroup var optimization: OptimizationOptions
+
+    func run() throws {
+        let device: CUDADevice
+        do { device = try CUDADevice.device(gpu) } catch let e as CUDAError {
+            print("SKIP gpu-check: GPU backend unavailable: \(e.message)")
+            return
+        }
+        print("device: \(device.name), sm_\(device.computeCapability.major)\(device.computeCapability.minor)")
+        var failures = 0
+        for spec in self.case {
+            guard let eq = spec.firstIndex(of: "=") else { throw CLIError("--case '\(spec)': expected MODEL.onnx=REFDIR") }
+            let model = String(spec[..<eq]), refDir = String(spec[spec.index(after: eq)...])
+            let (_, loaded) = try ModelLoading.load(model, batch: nil)
+            let graph = try optimization.apply(to: loaded)
+            var inputs: [String: Tensor] = [:]
+            for decl in graph.inputs {
+                inputs[decl.name] = try Tensor(npyFile: "\(refDir)/in/\(ModelLoading.fileName(for: decl.name)).npy")
+            }
+            let spec = try graph.specialized(inputShapes: inputs.mapValues(\.shape))
+            for p in precision {
+                guard let prec = CUDAPrecision(rawValue: p) else { throw CLIError("--precision '\(p)': expected fp32 or fp16") }
+                let label = "\((model as NSString).lastPathComponent) \(p)"
+                let plan: CUDAPlan
+                let t0 = Date()
+                do {
+                    plan = try CUDAPlan(spec, device: device, precision: prec, useGraph: !noGraph)
+                } catch let e as CUDAError {
+                    print("FAIL \(label): \(e.message)")
+                    failures += 1
+                    continue
+                }
+                let buildSeconds = Date().timeIntervalSince(t0)
+                let outputs = try plan.execute(inputs)
+                var ok = true
+                var parts: [String] = []
+                for out in graph.outputs {
+                    let refPath = "\(refDir)/ref/\(ModelLoading.fileName(for: out.name)).npy"
+                    guard FileManager.default.fileExists(atPath: refPath), let got = outputs[out.name] else { continue }
+                    let ref = try Tensor(npyFile: refPath)
+                    let (rel, cos) = Self.compare(got.floats, ref.floats)
+                    let isEmbedding = embedding.contains(out.name)
+                    let pass = prec == .fp32 ? rel <= fp32Tolerance : (isEmbedding ? cos >= fp16Cosine : true)
+                    if !pass { ok = false }
+                    parts.append("\(out.name) rel \(String(format: "%.2e", rel)) cos \(String(format: "%.6f", cos))\(pass ? "" : " (over bar)")")
+                }
+                let ms = try plan.timeCompute(iterations: iterations) * 1000
+                if !ok { failures += 1 }
+                print("\(ok ? "PASS" : "FAIL") \(label): \(String(format: "%.3f", ms)) ms/run (graph: \(plan.usesGraph ? "yes" : "no: \(plan.graphNote ?? "")")), build \(String(format: "%.1f", buildSeconds)) s, arena \(plan.arenaBytes >> 10) KiB")
+                print("    " + parts.joined(separator: "; "))
+                var kinds: [String: Int] = [:]
+                for c in plan.kernelChoices {
+                    // "cudnn algo 1, 0.012 ms + epilogue" → "cudnn + epilogue"; sizes and timings dropped.
+                    let words = c.kernel.split(separator: " ")
+                    let key = words.first.map(String.init).map { w in
+                        w == "cudnn" ? (words.dropFirst().first == "fused" ? "cudnn fused" : "cudnn") + (c.kernel.hasSuffix("epilogue") ? " + epilogue" : "") : w
+                    } ?? c.kernel
+                    kinds[key, default: 0] += 1
+                }
+                print("    kernels: " + kinds.sorted { $0.value > $1.value }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))
+            }
+        }
+        if failures > 0 { throw ExitCode(1) }
+    }
+
+    /// Relative L2 error ‖a − b‖ / ‖b‖ and cosine similarity of two vectors.
+    static func compare(_ a: [Float], _ b: [Float]) -> (Double, Double) {
+        var d = 0.0, nb = 0.0, na = 0.0, dot = 0.0
+        for i in 0..<min(a.count, b.count) {
+            let x = Double(a[i]), y = Double(b[i])
+            if !x.isFinite { return (.infinity, 0) }
+            d += (x - y) * (x - y); nb += y * y; na += x * x; dot += x * y
+        }
+        return ((d / max(nb, 1e-30)).squareRoot(), dot / max((na * nb).squareRoot(), 1e-30))
+    }
+}
+
+/// `unirt gpu-bench`: GPU compute time of a model at several batch sizes and precisions.
+struct GPUBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gpu-bench",
+        abstract: "Time a model's GPU plans (CUDA graph replays) at several batch sizes (needs a GPU).")
+
+    @Argument(help: "Model file (.onnx).")
+    var model: String
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Batch sizes.")
+    var batch: [Int] = [1, 8, 32, 128]
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Precisions.")
+    var precision: [String] = ["fp32", "fp16"]
+
+    @Option(name: .long, help: "Timed replays per plan.")
+    var iterations: Int = 100
+
+    @Option(name: .long, help: "GPU ordinal.")
+    var gpu: Int = 0
+
+    @Flag(name: .long, help: "Print JSON lines.")
+    var json = false
+
+    @OptionGroup var optimization: OptimizationOptions
+
+    func run() throws {
+        let device: CUDADevice
+        do { device = try CUDADevice.device(gpu) } catch let e as CUDAError {
+            print("SKIP gpu-bench: GPU backend unavailable: \(e.message)")
+            return
+        }
+        for b in batch {
+            let (_, loaded) = try ModelLoading.load(model, batch: b)
+            let graph = try optimization.apply(to: loaded)
+            let spec = try graph.specialized()
+            var inputs: [String: Tensor] = [:]
+            var rng = SystemRandomNumberGenerator()
+            for decl in graph.inputs {
+                let shape = spec.inputShapes[decl.name] ?? []
+                inputs[decl.name] = Tensor(shape: shape, floats: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -1...1, using: &rng) })
+            }
+            for p in precision {
+                guard let prec = CUDAPrecision(rawValue: p) else { throw CLIError("--precision '\(p)': expected fp32 or fp16") }
+                let plan = try CUDAPlan(spec, device: device, precision: prec)
+                let start = Date()
+                _ = try plan.execute(inputs)
+                let hostMs = Date().timeIntervalSince(start) * 1000
+                let ms = try plan.timeCompute(iterations: iterations) * 1000
+                if json {
+                    print("{\"engine\": \"unirt\", \"precision\": \"\(p)\", \"batch\": \(b), \"ms\": \(ms), \"host_latency_ms\": \(hostMs), \"graph\": \(plan.usesGraph)}")
+                } else {
+                    print("unirt \(p) batch \(b): \(String(format: "%.3f", ms)) ms (\(String(format: "%.0f", Double(b) / ms * 1000)) img/s), host latency \(String(format: "%.3f", hostMs)) ms")
+                }
+            }
+        }
+    }
+}

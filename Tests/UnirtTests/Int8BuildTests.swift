@@ -1,0 +1,102 @@
+import Foundation
+import XCTest
+import UnirtIR
+import UnirtPlan
+import UnirtQuant
+
+/// `unirt build --precision int8` end to end through the CLI on a small
+/// fixture graph: it runs, stays near FP32, rebuilds bit-identically from its
+/// calibration cache, and `unirt report` renders the result.
+final class Int8BuildTests: XCTestCase {
+    /// Cosine of the int8 plan's output to the FP32 model's, on samples not used for calibration.
+    static let fixtureCosineBound = 0.995
+
+    let model = TestSupport.fixture("graphs/sface_like/model.onnx")
+
+    /// Writes `count` seeded samples of the fixture's input [1, 3, 15, 15] as .npy files.
+    func writeSamples(_ dir: String, count: Int, seed: UInt64) throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var rng = SeededRNG(seed: seed)
+        for i in 0..<count {
+            let t = Tensor(shape: [1, 3, 15, 15], floats: rng.floats(3 * 225, in: 0...255))
+            try t.npyData().write(to: URL(fileURLWithPath: "\(dir)/sample\(String(format: "%03d", i)).npy"))
+        }
+    }
+
+    func run(_ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> TestSupport.ProcessResult {
+        let r = try TestSupport.unirt(args)
+        XCTAssertEqual(r.status, 0, "unirt \(args.joined(separator: " ")): \(r.stderr)", file: file, line: line)
+        return r
+    }
+
+    func testInt8BuildRunsNearFP32() throws {
+        let tmp = TestSupport.tempDir()
+        try writeSamples(tmp + "/calib", count: 12, seed: 1)
+        try writeSamples(tmp + "/val", count: 4, seed: 2)
+        let plan = tmp + "/m.plan"
+        let built = try run(["build", model, "-o", plan, "--precision", "int8", "--int8-min-reduction", "1", "--calib", tmp + "/calib",
+                             "--accuracy-target", "cosine=0.99"])
+        XCTAssertTrue(built.stdout.contains("int8"), built.stdout)
+        for i in 0..<4 {
+            let input = "data=\(tmp)/val/sample\(String(format: "%03d", i)).npy"
+            _ = try run(["run", plan, "--input", input, "--output-dir", tmp + "/q\(i)"])
+            _ = try run(["run", model, "--input", input, "--output-dir", tmp + "/f\(i)"])
+            let q = try Tensor(npyFile: tmp + "/q\(i)/fc1.npy"), f = try Tensor(npyFile: tmp + "/f\(i)/fc1.npy")
+            let cos = Sensitivity.cosine(f.floats, q.floats)
+            XCTAssertGreaterThan(cos, Self.fixtureCosineBound, "sample \(i): int8 vs fp32 cosine")
+        }
+        let loaded = try PlanFile.read(plan, target: nil)
+        XCTAssertEqual(loaded.provenance.precision, "int8")
+        XCTAssertTrue(loaded.provenance.layerPrecision.values.contains("int8"))
+        XCTAssertNotNil(loaded.provenance.calibrationSHA256)
+        XCTAssertTrue(loaded.graph.nodes.contains { $0.attributes["input_scale"] != nil })
+    }
+
+    func testCalibrationCacheRoundTripGivesIdenticalPlan() throws {
+        let tmp = TestSupport.tempDir()
+        try writeSamples(tmp + "/calib", count: 8, seed: 3)
+        let args = ["build", model, "-o", tmp + "/m.plan", "--precision", "int8", "--int8-min-reduction", "1", "--calib", tmp + "/calib",
+                    "--calib-method", "percentile", "--calib-cache", tmp + "/calib.cache"]
+        let first = try run(args)
+        XCTAssertTrue(first.stdout.contains("wrote calibration cache"), first.stdout)
+        let a = try PlanFile.read(tmp + "/m.plan", target: nil)
+        let second = try run(args)
+        XCTAssertFalse(second.stdout.contains("wrote calibration cache"), "second build must read the cache")
+        let b = try PlanFile.read(tmp + "/m.plan", target: nil)
+        XCTAssertEqual(stamped(a), stamped(b), "plans differ beyond their timestamp")
+        let cache = try CalibrationCache(contentsOfFile: tmp + "/calib.cache")
+        XCTAssertEqual(cache.method, .percentile(99.99))
+        // Without the data, the cache alone rebuilds the same scales and weights.
+        _ = try run(["build", model, "-o", tmp + "/c.plan", "--precision", "int8", "--int8-min-reduction", "1", "--calib-cache", tmp + "/calib.cache"])
+        let c = try PlanFile.read(tmp + "/c.plan", target: nil)
+        XCTAssertEqual(c.activationScales, a.activationScales)
+        XCTAssertEqual(c.weightEncodings, a.weightEncodings)
+    }
+
+    func testReportWritesHTML() throws {
+        let tmp = TestSupport.tempDir()
+        try writeSamples(tmp + "/calib", count: 6, seed: 4)
+        _ = try run(["build", model, "-o", tmp + "/m.plan", "--precision", "int8", "--int8-min-reduction", "1", "--calib", tmp + "/calib",
+                     "--calib-cache", tmp + "/calib.cache", "--accuracy-target", "cosine=0.999"])
+        let fromCache = try run(["report", tmp + "/calib.cache", "-o", tmp + "/cache.html"])
+        XCTAssertTrue(fromCache.stdout.hasPrefix("wrote \(tmp)/cache.html"), fromCache.stdout)
+        let fromPlan = try run(["report", tmp + "/m.plan", "--stats", tmp + "/calib.cache.stats.json", "-o", tmp + "/plan.html"])
+        XCTAssertTrue(fromPlan.stdout.contains("decisions"), fromPlan.stdout)
+        for page in ["cache.html", "plan.html"] {
+            let html = try String(contentsOfFile: tmp + "/" + page, encoding: .utf8)
+            XCTAssertTrue(html.hasPrefix("<!DOCTYPE html>"), page)
+            XCTAssertTrue(html.contains("<svg"), "\(page) has charts")
+            XCTAssertFalse(html.contains("<script"), "\(page) is self-contained without scripts")
+        }
+        let bad = try TestSupport.unirt(["report", model, "-o", tmp + "/x.html"])
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.stderr.contains("neither a unirt plan nor a calibration cache"), bad.stderr)
+    }
+
+    /// The plan re-encoded with a fixed timestamp: equal bytes mean equal plans but for `createdAt`.
+    func stamped(_ p: Plan) -> Data {
+        var q = p
+        q.provenance.createdAt = ""
+        return PlanFile.encode(q)
+    }
+}

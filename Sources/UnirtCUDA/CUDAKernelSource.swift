@@ -1,0 +1,294 @@
+/// The CUDA C source of unirt's own GPU kernels, compiled with NVRTC once per
+/// device architecture (see `CUDAModule`).
+///
+/// Every kernel is a template over the activation storage type `T` (`float`, or
+/// `half_t`, IEEE binary16 held in an `unsigned short`) and computes in float. The
+/// `UNIRT_INSTANTIATE` macro emits one `extern "C"` entry point per type, named
+/// `<kernel>_f32` and `<kernel>_f16`; `CUDAKernelSource.name(_:fp16:)` builds the
+/// name. Index arithmetic is 64-bit; grids are 1-D grid-stride loops unless noted.
+public enum CUDAKernelSource {
+    /// The kernels every plan may launch, by base name.
+    public static let kernels = ["unary", "binary", "conv_epilogue", "channel_affine", "pool2d", "global_pool",
+                                 "resize2d", "transpose", "copy_slice", "pad", "instance_norm", "reduce",
+                                 "to_f32", "from_f32"]
+
+    /// The entry point of `kernel` for the given storage type.
+    public static func name(_ kernel: String, fp16: Bool) -> String { kernel + (fp16 ? "_f16" : "_f32") }
+
+    /// Unary operation codes of the `unary` kernel and the activation codes of `conv_epilogue`.
+    public enum Unary: Int32, Sendable {
+        case identity = 0, relu, sigmoid, tanh, leakyRelu, clip, hardSigmoid, hardSwish, exp, log, sqrt, neg, abs,
+             reciprocal, floor, ceil, prelu
+    }
+
+    /// Binary operation codes of the `binary` kernel.
+    public enum Binary: Int32, Sendable {
+        case add = 0, sub, mul, div, max, min, pow, prelu
+    }
+
+    /// Maximum tensor rank of the broadcast, transpose and pad kernels.
+    public static let maxRank = 6
+
+    public static let source = #"""
+typedef unsigned short half_t;
+typedef long long i64;
+#define MAXR 6
+
+__device__ __forceinline__ float ld(const float *p, i64 i) { return p[i]; }
+__device__ __forceinline__ float ld(const half_t *p, i64 i) {
+    half_t h = p[i]; float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h)); return f;
+}
+__device__ __forceinline__ void st(float *p, i64 i, float v) { p[i] = v; }
+__device__ __forceinline__ void st(half_t *p, i64 i, float v) {
+    half_t h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(v)); p[i] = h;
+}
+
+#define GRID_LOOP(i, n) for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (i64)blockDim.x * gridDim.x)
+
+__device__ __forceinline__ float act(int op, float v, float a, float b) {
+    switch (op) {
+    case 0: return v;
+    case 1: return v > 0.f ? v : 0.f;
+    case 2: return 1.f / (1.f + __expf(-v));
+    case 3: return tanhf(v);
+    case 4: return v >= 0.f ? v : a * v;
+    case 5: return fminf(fmaxf(v, a), b);
+    case 6: return fminf(fmaxf(a * v + b, 0.f), 1.f);
+    case 7: return v * fminf(fmaxf(v / 6.f + 0.5f, 0.f), 1.f);
+    case 8: return expf(v);
+    case 9: return logf(v);
+    case 10: return sqrtf(v);
+    case 11: return -v;
+    case 12: return fabsf(v);
+    case 13: return 1.f / v;
+    case 14: return floorf(v);
+    case 15: return ceilf(v);
+    }
+    return v;
+}
+
+template <class T> __device__ void unary_k(T *y, const T *x, i64 n, int op, float a, float b) {
+    GRID_LOOP(i, n) st(y, i, act(op, ld(x, i), a, b));
+}
+
+/* Broadcast geometry: output dims and each operand's element strides (0 on broadcast axes). */
+struct Bcast { i64 rank; i64 d[MAXR]; i64 sa[MAXR]; i64 sb[MAXR]; };
+
+__device__ __forceinline__ float binop(int op, float a, float b) {
+    switch (op) {
+    case 0: return a + b;
+    case 1: return a - b;
+    case 2: return a * b;
+    case 3: return a / b;
+    case 4: return fmaxf(a, b);
+    case 5: return fminf(a, b);
+    case 6: return powf(a, b);
+    case 7: return a >= 0.f ? a : a * b;
+    }
+    return 0.f;
+}
+
+template <class T> __device__ void binary_k(T *y, const T *a, const T *b, i64 n, int op, Bcast g) {
+    GRID_LOOP(i, n) {
+        i64 r = i, ia = 0, ib = 0;
+        for (int k = (int)g.rank - 1; k >= 0; --k) {
+            i64 c = r % g.d[k]; r /= g.d[k];
+            ia += c * g.sa[k]; ib += c * g.sb[k];
+        }
+        st(y, i, binop(op, ld(a, ia), ld(b, ib)));
+    }
+}
+
+/* After a convolution: y = act(y + bias[c] (+ z)) (+ z), channel c = (i / hw) % C. */
+template <class T> __device__ void conv_epilogue_k(T *y, const T *bias, const T *z, const T *slope, i64 n, int C,
+                                                   i64 hw, int op, float a, float b, int residualBefore) {
+    GRID_LOOP(i, n) {
+        int c = (int)((i / hw) % C);
+        float v = ld(y, i);
+        if (bias) v += ld(bias, c);
+        if (z && residualBefore) v += ld(z, i);
+        if (op == 16) { float s = ld(slope, c); v = v >= 0.f ? v : v * s; }
+        else v = act(op, v, a, b);
+        if (z && !residualBefore) v += ld(z, i);
+        st(y, i, v);
+    }
+}
+
+template <class T> __device__ void channel_affine_k(T *y, const T *x, const float *scale, const float *shift, i64 n,
+                                                    int C, i64 hw) {
+    GRID_LOOP(i, n) {
+        int c = (int)((i / hw) % C);
+        st(y, i, ld(x, i) * scale[c] + shift[c]);
+    }
+}
+
+/* kind: 0 max, 1 average counting padding (clipped to the padded input), 2 average over covered inputs. */
+template <class T> __device__ void pool2d_k(T *y, const T *x, i64 planes, int H, int W, int OH, int OW, int kh,
+                                            int kw, int sh, int sw, int ph, int pw, int pe_h, int pe_w, int dh,
+                                            int dw, int kind) {
+    i64 n = planes * OH * OW;
+    GRID_LOOP(i, n) {
+        int ow = (int)(i % OW); int oh = (int)((i / OW) % OH); i64 p = i / ((i64)OW * OH);
+        const i64 base = p * H * W;
+        float m = -3.402823466e38f, s = 0.f; int cnt = 0;
+        int h0 = oh * sh - ph, w0 = ow * sw - pw;
+        for (int a = 0; a < kh; ++a) {
+            int h = h0 + a * dh;
+            if (h < 0 || h >= H) continue;
+            for (int b = 0; b < kw; ++b) {
+                int w = w0 + b * dw;
+                if (w < 0 || w >= W) continue;
+                float v = ld(x, base + (i64)h * W + w);
+                m = fmaxf(m, v); s += v; ++cnt;
+            }
+        }
+        float r;
+        if (kind == 0) r = m;
+        else if (kind == 2) r = cnt > 0 ? s / cnt : 0.f;
+        else {
+            int hs = max(h0, -ph), he = min(h0 + (kh - 1) * dh + 1, H + pe_h);
+            int ws = max(w0, -pw), we = min(w0 + (kw - 1) * dw + 1, W + pe_w);
+            int area = ((he - hs + dh - 1) / dh) * ((we - ws + dw - 1) / dw);
+            r = area > 0 ? s / area : 0.f;
+        }
+        st(y, i, r);
+    }
+}
+
+/* One warp per plane; kind 0 average, 1 max. */
+template <class T> __device__ void global_pool_k(T *y, const T *x, i64 planes, i64 size, int kind) {
+    i64 warp = ((i64)blockIdx.x * blockDim.x + threadIdx.x) / 32;
+    int lane = threadIdx.x & 31;
+    if (warp >= planes) return;
+    const i64 base = warp * size;
+    float acc = kind == 0 ? 0.f : -3.402823466e38f;
+    for (i64 j = lane; j < size; j += 32) { float v = ld(x, base + j); acc = kind == 0 ? acc + v : fmaxf(acc, v); }
+    for (int o = 16; o > 0; o >>= 1) {
+        float v = __shfl_down_sync(0xffffffffu, acc, o);
+        acc = kind == 0 ? acc + v : fmaxf(acc, v);
+    }
+    if (lane == 0) st(y, warp, kind == 0 ? acc / (float)size : acc);
+}
+
+/* Separable 2-D resampling over the last two axes with host-made tables:
+ * y[p, o, q] = lerp(lerp(x[p, h0[o], w0[q]], x[p, h0[o], w1[q]]), …) with weights hw[o], ww[q]. */
+template <class T> __device__ void resize2d_k(T *y, const T *x, i64 planes, int H, int W, int OH, int OW,
+                                              const int *h0, const int *h1, const float *hw, const int *w0,
+                                              const int *w1, const float *ww) {
+    i64 n = planes * OH * OW;
+    GRID_LOOP(i, n) {
+        int q = (int)(i % OW); int o = (int)((i / OW) % OH); i64 p = i / ((i64)OW * OH);
+        const i64 base = p * H * W;
+        float bh = hw[o], bw = ww[q];
+        i64 r0 = base + (i64)h0[o] * W, r1 = base + (i64)h1[o] * W;
+        float top = ld(x, r0 + w0[q]) * (1.f - bw) + ld(x, r0 + w1[q]) * bw;
+        float bot = ld(x, r1 + w0[q]) * (1.f - bw) + ld(x, r1 + w1[q]) * bw;
+        st(y, i, top * (1.f - bh) + bot * bh);
+    }
+}
+
+/* Output dims and, per output axis, the input stride of the axis it comes from. */
+struct Perm { i64 rank; i64 d[MAXR]; i64 s[MAXR]; };
+
+template <class T> __device__ void transpose_k(T *y, const T *x, i64 n, Perm g) {
+    GRID_LOOP(i, n) {
+        i64 r = i, src = 0;
+        for (int k = (int)g.rank - 1; k >= 0; --k) { i64 c = r % g.d[k]; r /= g.d[k]; src += c * g.s[k]; }
+        st(y, i, ld(x, src));
+    }
+}
+
+/* x viewed as [outer, chunk] is written to y viewed as [outer, stride] at column offset. */
+template <class T> __device__ void copy_slice_k(T *y, const T *x, i64 n, i64 chunk, i64 stride, i64 offset) {
+    GRID_LOOP(i, n) { i64 o = i / chunk, c = i % chunk; st(y, o * stride + offset + c, ld(x, i)); }
+}
+
+/* Pad geometry: output dims, input dims, begin amounts (negative crops). mode: 0 constant, 1 reflect, 2 edge. */
+struct PadG { i64 rank; i64 od[MAXR]; i64 id[MAXR]; i64 b[MAXR]; };
+
+template <class T> __device__ void pad_k(T *y, const T *x, i64 n, PadG g, int mode, float value) {
+    GRID_LOOP(i, n) {
+        i64 r = i, src = 0, mul = 1; bool inside = true;
+        for (int k = (int)g.rank - 1; k >= 0; --k) {
+            i64 c = r % g.od[k]; r /= g.od[k];
+            i64 s = c - g.b[k], L = g.id[k];
+            if (s < 0 || s >= L) {
+                if (mode == 0) inside = false;
+                else if (mode == 2) s = s < 0 ? 0 : L - 1;
+                else if (L == 1) s = 0;
+                else {
+                    i64 period = 2 * (L - 1);
+                    s = s % period; if (s < 0) s += period;
+                    if (s >= L) s = period - s;
+                }
+            }
+            src += s * mul; mul *= L;
+        }
+        st(y, i, inside ? ld(x, src) : value);
+    }
+}
+
+/* One block (256 threads) per [n, c] plane: mean, then variance, then normalize. */
+template <class T> __device__ void instance_norm_k(T *y, const T *x, const float *scale, const float *bias, int C,
+                                                   i64 size, float eps) {
+    __shared__ float red[256];
+    i64 plane = blockIdx.x; int c = (int)(plane % C);
+    const i64 base = plane * size;
+    float s = 0.f;
+    for (i64 j = threadIdx.x; j < size; j += blockDim.x) s += ld(x, base + j);
+    red[threadIdx.x] = s; __syncthreads();
+    for (int o = blockDim.x / 2; o > 0; o >>= 1) { if (threadIdx.x < o) red[threadIdx.x] += red[threadIdx.x + o]; __syncthreads(); }
+    float mean = red[0] / (float)size; __syncthreads();
+    float q = 0.f;
+    for (i64 j = threadIdx.x; j < size; j += blockDim.x) { float d = ld(x, base + j) - mean; q += d * d; }
+    red[threadIdx.x] = q; __syncthreads();
+    for (int o = blockDim.x / 2; o > 0; o >>= 1) { if (threadIdx.x < o) red[threadIdx.x] += red[threadIdx.x + o]; __syncthreads(); }
+    float inv = rsqrtf(red[0] / (float)size + eps);
+    float a = scale[c] * inv, b = bias[c] - mean * a;
+    for (i64 j = threadIdx.x; j < size; j += blockDim.x) st(y, base + j, ld(x, base + j) * a + b);
+}
+
+/* x viewed as [outer, len, inner] reduced over len. kind: 0 sum, 1 mean, 2 max, 3 min. */
+template <class T> __device__ void reduce_k(T *y, const T *x, i64 outer, i64 len, i64 inner, int kind) {
+    GRID_LOOP(i, outer * inner) {
+        i64 o = i / inner, t = i % inner;
+        float acc = kind == 2 ? -3.402823466e38f : (kind == 3 ? 3.402823466e38f : 0.f);
+        for (i64 j = 0; j < len; ++j) {
+            float v = ld(x, (o * len + j) * inner + t);
+            acc = kind == 2 ? fmaxf(acc, v) : (kind == 3 ? fminf(acc, v) : acc + v);
+        }
+        st(y, i, kind == 1 ? acc / (float)len : acc);
+    }
+}
+
+template <class T> __device__ void to_f32_k(float *y, const T *x, i64 n) { GRID_LOOP(i, n) y[i] = ld(x, i); }
+template <class T> __device__ void from_f32_k(T *y, const float *x, i64 n) { GRID_LOOP(i, n) st(y, i, x[i]); }
+
+#define UNIRT_INSTANTIATE(T, S)                                                                                   \
+extern "C" __global__ void unary_##S(T *y, const T *x, i64 n, int op, float a, float b) { unary_k(y, x, n, op, a, b); } \
+extern "C" __global__ void binary_##S(T *y, const T *a, const T *b, i64 n, int op, Bcast g) { binary_k(y, a, b, n, op, g); } \
+extern "C" __global__ void conv_epilogue_##S(T *y, const T *bias, const T *z, const T *slope, i64 n, int C, i64 hw, \
+    int op, float a, float b, int before) { conv_epilogue_k(y, bias, z, slope, n, C, hw, op, a, b, before); } \
+extern "C" __global__ void channel_affine_##S(T *y, const T *x, const float *sc, const float *sh, i64 n, int C, i64 hw) \
+    { channel_affine_k(y, x, sc, sh, n, C, hw); } \
+extern "C" __global__ void pool2d_##S(T *y, const T *x, i64 planes, int H, int W, int OH, int OW, int kh, int kw, \
+    int sh, int sw, int ph, int pw, int peh, int pew, int dh, int dw, int kind) \
+    { pool2d_k(y, x, planes, H, W, OH, OW, kh, kw, sh, sw, ph, pw, peh, pew, dh, dw, kind); } \
+extern "C" __global__ void global_pool_##S(T *y, const T *x, i64 planes, i64 size, int kind) { global_pool_k(y, x, planes, size, kind); } \
+extern "C" __global__ void resize2d_##S(T *y, const T *x, i64 planes, int H, int W, int OH, int OW, const int *h0, \
+    const int *h1, const float *hw, const int *w0, const int *w1, const float *ww) \
+    { resize2d_k(y, x, planes, H, W, OH, OW, h0, h1, hw, w0, w1, ww); } \
+extern "C" __global__ void transpose_##S(T *y, const T *x, i64 n, Perm g) { transpose_k(y, x, n, g); } \
+extern "C" __global__ void copy_slice_##S(T *y, const T *x, i64 n, i64 chunk, i64 stride, i64 offset) \
+    { copy_slice_k(y, x, n, chunk, stride, offset); } \
+extern "C" __global__ void pad_##S(T *y, const T *x, i64 n, PadG g, int mode, float value) { pad_k(y, x, n, g, mode, value); } \
+extern "C" __global__ void instance_norm_##S(T *y, const T *x, const float *sc, const float *b, int C, i64 size, float eps) \
+    { instance_norm_k(y, x, sc, b, C, size, eps); } \
+extern "C" __global__ void reduce_##S(T *y, const T *x, i64 outer, i64 len, i64 inner, int kind) { reduce_k(y, x, outer, len, inner, kind); } \
+extern "C" __global__ void to_f32_##S(float *y, const T *x, i64 n) { to_f32_k(y, x, n); } \
+extern "C" __global__ void from_f32_##S(T *y, const float *x, i64 n) { from_f32_k(y, x, n); }
+
+UNIRT_INSTANTIATE(float, f32)
+UNIRT_INSTANTIATE(half_t, f16)
+"""#
+}

@@ -1,0 +1,91 @@
+import Foundation
+import CCUDA
+import Synchronization
+
+/// unirt's kernels compiled by NVRTC for one device's architecture and loaded.
+///
+/// Compiled once per device per process (cached); functions are looked up by
+/// name. Immutable after creation; shared by every plan on the device.
+public final class CUDAModule: @unchecked Sendable {
+    // Written once in init, read-only afterwards.
+    public let device: CUDADevice
+    /// The compiled CUBIN image (kept so a plan file can store it per architecture).
+    public let cubin: [UInt8]
+    let functions: [String: CUfunction]
+
+    /// Compiles `CUDAKernelSource.source` for the device's architecture.
+    public static func compile(source: String, architecture: String, nvrtc: unirt_cuda_nvrtc) throws -> [UInt8] {
+        var prog: nvrtcProgram?
+        func check(_ r: nvrtcResult, _ what: String) throws {
+            guard r != 0 else { return }
+            let text = nvrtc.nvrtcGetErrorString!(r).map { String(cString: $0) } ?? "unknown"
+            throw CUDAError(.api, "NVRTC \(what): \(text)")
+        }
+        try check(nvrtc.nvrtcCreateProgram!(&prog, source, "unirt_kernels.cu", 0, nil, nil), "create program")
+        defer { _ = nvrtc.nvrtcDestroyProgram!(&prog) }
+        let options = ["--gpu-architecture=\(architecture)", "--std=c++17", "-default-device"]
+        var cOptions = options.map { strdup($0) }
+        defer { cOptions.forEach { free($0) } }
+        let r = cOptions.withUnsafeMutableBufferPointer { buf in
+            buf.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buf.count) {
+                nvrtc.nvrtcCompileProgram!(prog, Int32(options.count), $0)
+            }
+        }
+        if r != 0 {
+            var size = 0
+            _ = nvrtc.nvrtcGetProgramLogSize!(prog, &size)
+            var log = [CChar](repeating: 0, count: max(size, 1))
+            _ = nvrtc.nvrtcGetProgramLog!(prog, &log)
+            let text = String(cString: log).split(separator: "\n").prefix(5).joined(separator: " | ")
+            throw CUDAError(.api, "NVRTC could not compile unirt's kernels for \(architecture): \(text)")
+        }
+        var size = 0
+        try check(nvrtc.nvrtcGetCUBINSize!(prog, &size), "CUBIN size")
+        var bin = [UInt8](repeating: 0, count: size)
+        try bin.withUnsafeMutableBytes { p in
+            try check(nvrtc.nvrtcGetCUBIN!(prog, p.baseAddress!.assumingMemoryBound(to: CChar.self)), "get CUBIN")
+        }
+        return bin
+    }
+
+    init(device: CUDADevice, cubin: [UInt8]) throws {
+        self.device = device
+        self.cubin = cubin
+        let libs = device.libraries
+        try device.makeCurrent()
+        var module: CUmodule?
+        try cubin.withUnsafeBytes { p in
+            try libs.check(libs.driver.cuModuleLoadData!(&module, p.baseAddress), "cuModuleLoadData")
+        }
+        var fns: [String: CUfunction] = [:]
+        for k in CUDAKernelSource.kernels {
+            for fp16 in [false, true] {
+                let n = CUDAKernelSource.name(k, fp16: fp16)
+                var f: CUfunction?
+                try libs.check(libs.driver.cuModuleGetFunction!(&f, module, n), "cuModuleGetFunction(\(n))")
+                fns[n] = f!
+            }
+        }
+        self.functions = fns
+    }
+
+    /// The kernel entry point `name`; a missing name is a programming error.
+    func function(_ name: String) -> CUfunction {
+        guard let f = functions[name] else { preconditionFailure("unknown kernel \(name)") }
+        return f
+    }
+
+    private static let cache = Mutex<[Int: CUDAModule]>([:])
+
+    /// The module for `device`, compiled on first use.
+    public static func forDevice(_ device: CUDADevice) throws -> CUDAModule {
+        try cache.withLock { map in
+            if let m = map[device.ordinal] { return m }
+            let bin = try compile(source: CUDAKernelSource.source, architecture: device.architecture,
+                                  nvrtc: device.libraries.nvrtc)
+            let m = try CUDAModule(device: device, cubin: bin)
+            map[device.ordinal] = m
+            return m
+        }
+    }
+}

@@ -1,0 +1,266 @@
+import CCUDA
+import Foundation
+import Synchronization
+import UnirtIR
+import UnirtRuntime
+
+/// Activation storage precision of a GPU plan.
+public enum CUDAPrecision: String, Sendable, CaseIterable {
+    /// float32 activations and weights; convolutions and GEMMs without TF32.
+    case fp32
+    /// IEEE half activations and weights, float accumulation, tensor cores.
+    case fp16
+
+    var elementSize: Int { self == .fp16 ? 2 : 4 }
+    var isHalf: Bool { self == .fp16 }
+}
+
+/// A specialized graph compiled for one GPU: every activation at a fixed offset
+/// of one device arena planned by liveness (`MemoryPlanner`), reshapes as
+/// aliases, weights uploaded once, one stream, pinned staging buffers for the
+/// graph inputs and outputs, and the whole sequence of kernels captured once as
+/// a CUDA graph and replayed on every run.
+///
+/// The plan refuses graphs with operators it cannot run (`CUDAError.unsupported`
+/// lists them); there is no per-node CPU fallback yet. Thread-safe: runs are
+/// serialized by a mutex (one stream, one arena); use several plans for
+/// concurrent instances on one GPU.
+public final class CUDAPlan: @unchecked Sendable {
+    // Everything below is written during init; afterwards the device state
+    // (arena, staging, stream, captured graph) is used only under `lock`.
+    public let specialized: SpecializedGraph
+    public let precision: CUDAPrecision
+    public let device: CUDADevice
+    let module: CUDAModule
+    let libs: CUDALibraries
+    let stream: CUstream
+    /// Device allocations owned by the plan, freed in deinit.
+    var allocations: [CUdeviceptr] = []
+    var pinned: UnsafeMutableRawPointer?
+    /// Arena size in bytes.
+    public internal(set) var arenaBytes = 0
+    /// Bytes of uploaded weights.
+    public internal(set) var weightBytes = 0
+    /// Kernel chosen per node (op, what runs it).
+    public internal(set) var kernelChoices: [(node: String, op: String, kernel: String)] = []
+    /// Why the steps run without a CUDA graph, when capture failed.
+    public internal(set) var graphNote: String?
+
+    /// Graph inputs: name, element count, pinned offset (bytes), device f32 staging buffer.
+    var inputSlots: [(name: String, shape: [Int], pinnedOffset: Int, device: CUdeviceptr)] = []
+    var outputSlots: [(name: String, shape: [Int], pinnedOffset: Int, device: CUdeviceptr)] = []
+    /// The compute sequence (conversion in, nodes, conversion out), each throwing on a failed launch.
+    var steps: [() throws -> Void] = []
+    /// Memory that kernel argument packs point into, kept alive with the plan.
+    var argPacks: [KernelArgs] = []
+    /// cuBLASLt algorithms chosen at build time, freed in deinit.
+    var algoBlobs: [UnsafeMutablePointer<cublasLtMatmulAlgo_t>] = []
+    var graphExec: CUgraphExec?
+    let lock = Mutex<Void>(())
+    var cudnnHandle: cudnnHandle_t?
+    var ltHandle: cublasLtHandle_t?
+    var workspace: CUdeviceptr = 0
+    var workspaceBytes = 0
+
+    /// Compiles `specialized` for `device`.
+    /// - Parameter useGraph: capture the steps as a CUDA graph (default); false runs them one by one.
+    /// - Throws: `CUDAError.unsupported` naming every operator it cannot run; `.api` when a CUDA call fails.
+    public init(_ specialized: SpecializedGraph, device: CUDADevice, precision: CUDAPrecision = .fp32,
+                useGraph: Bool = true) throws {
+        self.specialized = specialized
+        self.precision = precision
+        self.device = device
+        self.libs = device.libraries
+        self.module = try CUDAModule.forDevice(device)
+        try device.makeCurrent()
+        var s: CUstream?
+        try libs.check(libs.driver.cuStreamCreate!(&s, UInt32(UNIRT_CU_STREAM_NON_BLOCKING)), "cuStreamCreate")
+        self.stream = s!
+        // From here on the object is fully initialized, so a throw below still runs deinit, which frees everything.
+        try build()
+        try run(direct: true)  // warm-up: lazy module loads happen outside capture
+        if useGraph { captureGraph() }
+    }
+
+    deinit {
+        release()
+        _ = libs.driver.cuStreamDestroy_v2!(stream)
+    }
+
+    private func release() {
+        _ = try? device.makeCurrent()
+        let d = libs.driver
+        if let g = graphExec { _ = d.cuGraphExecDestroy!(g); graphExec = nil }
+        for p in allocations { _ = d.cuMemFree_v2!(p) }
+        allocations = []
+        if let p = pinned { _ = d.cuMemFreeHost!(p); pinned = nil }
+        algoBlobs.forEach { $0.deallocate() }
+        algoBlobs = []
+    }
+
+    /// Allocates `bytes` of device memory owned by the plan.
+    func alloc(_ bytes: Int) throws -> CUdeviceptr {
+        var p: CUdeviceptr = 0
+        try libs.check(libs.driver.cuMemAlloc_v2!(&p, max(bytes, 256)), "cuMemAlloc(\(bytes) bytes)")
+        allocations.append(p)
+        return p
+    }
+
+    /// Uploads host bytes into a new device allocation.
+    func upload(_ bytes: UnsafeRawBufferPointer) throws -> CUdeviceptr {
+        let p = try alloc(bytes.count)
+        if bytes.count > 0 {
+            try libs.check(libs.driver.cuMemcpyHtoD_v2!(p, bytes.baseAddress, bytes.count), "cuMemcpyHtoD")
+        }
+        weightBytes += bytes.count
+        return p
+    }
+
+    /// Uploads floats in the plan's precision (or as float32 when `f32`).
+    func upload(floats: [Float], f32: Bool = false) throws -> CUdeviceptr {
+        if f32 || !precision.isHalf { return try floats.withUnsafeBytes { try upload($0) } }
+        let halves = floats.map { Float16($0).bitPattern }
+        return try halves.withUnsafeBytes { try upload($0) }
+    }
+
+    /// Uploads 32-bit integers.
+    func upload(ints: [Int32]) throws -> CUdeviceptr {
+        try ints.withUnsafeBytes { try upload($0) }
+    }
+
+    /// Enqueues a launch of `kernel` over `n` elements with a grid-stride grid.
+    func launchStep(_ kernel: String, count n: Int, block: Int = 256, grid: Int? = nil, _ args: KernelArgs) {
+        let f = module.function(CUDAKernelSource.name(kernel, fp16: precision.isHalf))
+        let blocks = grid ?? max(1, min((n + block - 1) / block, device.multiprocessors * 16))
+        argPacks.append(args)
+        let libs = self.libs
+        let stream = self.stream
+        steps.append {
+            try libs.check(libs.driver.cuLaunchKernel!(f, UInt32(blocks), 1, 1, UInt32(block), 1, 1, 0, stream,
+                                                       args.pointers, nil), "launch \(kernel)")
+        }
+    }
+
+    /// Runs the compute steps: replays the captured graph, or launches them one by one.
+    func run(direct: Bool = false) throws {
+        if !direct, let g = graphExec {
+            try libs.check(libs.driver.cuGraphLaunch!(g, stream), "cuGraphLaunch")
+        } else {
+            for s in steps { try s() }
+        }
+    }
+
+    private func captureGraph() {
+        let d = libs.driver
+        guard d.cuStreamBeginCapture_v2!(stream, Int32(UNIRT_CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)) == 0 else {
+            graphNote = "stream capture could not start"
+            return
+        }
+        var failure: String?
+        do { try run(direct: true) } catch { failure = "\(error)" }
+        var graph: CUgraph?
+        let end = d.cuStreamEndCapture!(stream, &graph)
+        defer { if let graph { _ = d.cuGraphDestroy!(graph) } }
+        guard failure == nil, end == 0, let graph else {
+            graphNote = "capture failed (\(failure ?? "end capture error \(end)")); steps run one by one"
+            return
+        }
+        var exec: CUgraphExec?
+        guard d.cuGraphInstantiateWithFlags!(&exec, graph, 0) == 0, let exec else {
+            graphNote = "graph instantiation failed; steps run one by one"
+            return
+        }
+        graphExec = exec
+    }
+
+    /// Whether runs replay a captured CUDA graph.
+    public var usesGraph: Bool { graphExec != nil }
+
+    /// Runs the plan on host tensors; inputs must have the specialized shapes.
+    public func execute(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
+        try lock.withLock { _ in
+            try device.makeCurrent()
+            let d = libs.driver
+            for slot in inputSlots {
+                guard let t = inputs[slot.name] else { throw CUDAError(.invalidInput, "missing input '\(slot.name)'") }
+                guard t.shape == slot.shape else {
+                    throw CUDAError(.invalidInput, "input '\(slot.name)' has shape \(t.shape); this plan was built for \(slot.shape)")
+                }
+                let bytes = t.count * 4
+                t.floats.withUnsafeBytes { pinned!.advanced(by: slot.pinnedOffset).copyMemory(from: $0.baseAddress!, byteCount: bytes) }
+                try libs.check(d.cuMemcpyHtoDAsync_v2!(slot.device, pinned!.advanced(by: slot.pinnedOffset), bytes, stream),
+                               "copy input '\(slot.name)' to the GPU")
+            }
+            try run()
+            for slot in outputSlots {
+                let bytes = slot.shape.reduce(1, *) * 4
+                try libs.check(d.cuMemcpyDtoHAsync_v2!(pinned!.advanced(by: slot.pinnedOffset), slot.device, bytes, stream),
+                               "copy output '\(slot.name)' from the GPU")
+            }
+            try libs.check(d.cuStreamSynchronize!(stream), "run plan")
+            var result: [String: Tensor] = [:]
+            for slot in outputSlots {
+                let n = slot.shape.reduce(1, *)
+                let p = pinned!.advanced(by: slot.pinnedOffset).assumingMemoryBound(to: Float.self)
+                result[slot.name] = Tensor(shape: slot.shape, floats: Array(UnsafeBufferPointer(start: p, count: n)))
+            }
+            return result
+        }
+    }
+
+    /// Replays the compute steps `iterations` times on the data already on the
+    /// GPU and returns the mean seconds per run (GPU compute time, no copies).
+    public func timeCompute(iterations: Int) throws -> Double {
+        try lock.withLock { _ in
+            try device.makeCurrent()
+            try run()
+            try libs.check(libs.driver.cuStreamSynchronize!(stream), "warm-up")
+            let start = ContinuousClock.now
+            for _ in 0..<iterations { try run() }
+            try libs.check(libs.driver.cuStreamSynchronize!(stream), "timed runs")
+            let d = ContinuousClock.now - start
+            return (Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18) / Double(max(iterations, 1))
+        }
+    }
+}
+
+/// Kernel arguments packed for `cuLaunchKernel`: each value in its own aligned
+/// allocation, and the array of pointers to them. Immutable after packing; owned
+/// by the plan that launches it.
+final class KernelArgs: @unchecked Sendable {
+    private var storage: [UnsafeMutableRawPointer] = []
+    private(set) var pointers: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+
+    init(_ values: [KernelArg]) {
+        pointers = .allocate(capacity: max(values.count, 1))
+        for (i, v) in values.enumerated() {
+            let p: UnsafeMutableRawPointer
+            switch v {
+            case .ptr(let x): p = .allocate(byteCount: 8, alignment: 8); p.storeBytes(of: x, as: UInt64.self)
+            case .i64(let x): p = .allocate(byteCount: 8, alignment: 8); p.storeBytes(of: x, as: Int64.self)
+            case .i32(let x): p = .allocate(byteCount: 4, alignment: 4); p.storeBytes(of: x, as: Int32.self)
+            case .f32(let x): p = .allocate(byteCount: 4, alignment: 4); p.storeBytes(of: x, as: Float.self)
+            case .i64s(let xs):
+                p = .allocate(byteCount: xs.count * 8, alignment: 8)
+                xs.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            }
+            storage.append(p)
+            pointers[i] = p
+        }
+    }
+
+    deinit {
+        storage.forEach { $0.deallocate() }
+        pointers.deallocate()
+    }
+}
+
+/// One kernel argument by value.
+enum KernelArg {
+    case ptr(CUdeviceptr)
+    case i64(Int64)
+    case i32(Int32)
+    case f32(Float)
+    /// A struct made only of 64-bit integers (Bcast, Perm, PadG), in declaration order.
+    case i64s([Int64])
+}

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# GPU check: build a self-contained bundle on a CPU machine, run the GPU checks
+# and the GPU benchmark with it on a GPU machine.
+#
+#   scripts/gpu-check.sh bundle        build .bundle/ (static release unirt + unirtd,
+#                                      models and references from .cache/)
+#   scripts/gpu-check.sh run [OUTDIR]  on the GPU machine: devices, parity of the
+#                                      real models (FP32/FP16), IResNet-50 export,
+#                                      parity and benchmark against PyTorch
+#
+# Environment: UNIRT_CUDA_LIBRARY_PATH (extra library folders; `run` adds
+# PyTorch's nvidia/cu13/lib when python3 has torch), BENCH_BATCHES (default
+# "1 8 32 128"), BENCH_COMPILE_BATCHES (batch sizes also timed with
+# torch.compile(mode='max-autotune'), slow to compile; default none),
+# SKIP_BENCH=1 to run the parity checks only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BUNDLE=$ROOT/.bundle
+
+bundle() {
+    local scratch=$ROOT/.build-static
+    UNIRT_STATIC=1 swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product unirt
+    UNIRT_STATIC=1 swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product unirtd
+    mkdir -p "$BUNDLE/bin" "$BUNDLE/models" "$BUNDLE/refs"
+    for b in unirt unirtd; do
+        cp "$scratch/release/$b" "$BUNDLE/bin/$b"
+        strip "$BUNDLE/bin/$b" || true
+        if ldd "$BUNDLE/bin/$b" | grep -vE 'linux-vdso|ld-linux|libc\.so|libm\.so|libstdc\+\+|libgcc_s|libdl|libpthread|librt|libutil' | grep -q '=>'; then
+            echo "error: $b needs more than glibc/libstdc++/libgcc_s:" >&2
+            ldd "$BUNDLE/bin/$b" >&2
+            exit 1
+        fi
+        if ldd "$BUNDLE/bin/$b" | grep -qi cuda; then echo "error: $b links CUDA" >&2; exit 1; fi
+        # Compressed so that the bundle and the references travel in well under 64 MiB.
+        gzip -6 -c "$BUNDLE/bin/$b" > "$BUNDLE/bin/$b.gz"
+        rm "$BUNDLE/bin/$b"
+    done
+    for m in yunet sface multistyle26; do
+        cp "$ROOT/.cache/models/$m.onnx" "$BUNDLE/models/"
+        rm -rf "$BUNDLE/refs/$m"
+        cp -r "$ROOT/.cache/refs/$m" "$BUNDLE/refs/$m"
+    done
+    du -sh "$BUNDLE"
+}
+
+run() {
+    local out=${1:-${OUT:-$ROOT/gpu-results}}
+    mkdir -p "$out"
+    local unirt=$BUNDLE/bin/unirt
+    if [ ! -x "$unirt" ] && [ -f "$unirt.gz" ]; then
+        gunzip -c "$unirt.gz" > /tmp/unirt-bundle && chmod +x /tmp/unirt-bundle
+        unirt=/tmp/unirt-bundle
+    fi
+    local torchlib
+    torchlib=$(python3 -c 'import os, torch; p = os.path.join(os.path.dirname(torch.__file__), "..", "nvidia", "cu13", "lib"); print(os.path.realpath(p))' 2>/dev/null || true)
+    if [ -n "$torchlib" ] && [ -d "$torchlib" ]; then
+        export UNIRT_CUDA_LIBRARY_PATH=${UNIRT_CUDA_LIBRARY_PATH:+$UNIRT_CUDA_LIBRARY_PATH:}$torchlib
+    fi
+    "$unirt" devices | tee "$out/devices.txt"
+    nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader > "$out/gpu.txt" 2>/dev/null || true
+    local status=0
+    "$unirt" gpu-check --case "$BUNDLE/models/yunet.onnx=$BUNDLE/refs/yunet" \
+        --case "$BUNDLE/models/sface.onnx=$BUNDLE/refs/sface" \
+        --case "$BUNDLE/models/multistyle26.onnx=$BUNDLE/refs/multistyle26" 2>&1 | tee "$out/parity.txt" || status=1
+    [ "${SKIP_BENCH:-0}" = 1 ] && return $status
+    local work=/tmp/unirt-gpu-bench
+    python3 bench/gpu-vs-pytorch/iresnet.py export "$work"
+    "$unirt" gpu-check --case "$work/iresnet50.onnx=$work/ref-iresnet50" --embedding embedding 2>&1 | tee -a "$out/parity.txt" || status=1
+    local batches=${BENCH_BATCHES:-1 8 32 128}
+    # shellcheck disable=SC2086
+    "$unirt" gpu-bench "$work/iresnet50.onnx" --batch $batches --json | tee "$out/unirt.jsonl"
+    # shellcheck disable=SC2086
+    python3 bench/gpu-vs-pytorch/iresnet.py time "$out/torch.jsonl" --batch $batches \
+        --compile-batch ${BENCH_COMPILE_BATCHES:-} || status=1
+    python3 bench/gpu-vs-pytorch/summarize.py "$(head -1 "$out/gpu.txt" 2>/dev/null || echo unknown)" \
+        "$out/unirt.jsonl" "$out/torch.jsonl" | tee "$out/summary.md"
+    return $status
+}
+
+case "${1:-}" in
+    bundle) bundle ;;
+    run) shift; run "$@" ;;
+    *) echo "usage: $0 bundle | run [OUTDIR]" >&2; exit 2 ;;
+esac

@@ -36,6 +36,7 @@ build: deps
 test: deps protos-check refs
 	$(SWIFT) build -c $(CONFIG)
 	UNIRT_REQUIRE_MODELS=1 $(SWIFT) test -c $(CONFIG)
+	clients/python/run-tests.sh
 
 demo: deps models
 	$(SWIFT) build -c release

@@ -111,7 +111,7 @@ let package = Package(
         .executableTarget(
             name: "unirtd",
             dependencies: [
-                "UnirtIR", "UnirtONNX", "UnirtRuntime", "UnirtServing", "UnirtTransport",
+                "UnirtIR", "UnirtONNX", "UnirtRuntime", "UnirtServing", "UnirtTransport", "UnirtOptimizer", "UnirtPlan",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),

@@ -12,7 +12,10 @@ bilinear warp), run SFace once on all crops with --batch N, L2-normalize `fc1` a
 print cosine similarities for a same-person and a different-person pair.
 
 UNIRT may be a command line, e.g. UNIRT=".venv/bin/python scripts/ort-run.py".
+With --daemon SOCKET the same pipeline runs through a running unirtd instead, via
+the Python client (clients/python), using its `detector` and `recognizer` models.
 Usage: .venv/bin/python scripts/demo.py [PHOTO ...]   (scripts/demo.sh sets things up)
+       .venv/bin/python scripts/demo.py --daemon SOCKET [PHOTO ...]   (scripts/demo-daemon.sh)
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 
@@ -62,10 +66,37 @@ class Unirt:
         return {f[:-4]: np.load(os.path.join(out_dir, f)) for f in os.listdir(out_dir) if f.endswith(".npy")}
 
 
+class Daemon:
+    """Runs the models on unirtd through the Python client; same interface as Unirt."""
+
+    NAMES = {"yunet.onnx": "detector", "sface.onnx": "recognizer"}
+
+    def __init__(self, socket_path: str, wait_seconds: float = 120):
+        sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
+        from unirt_client import Client, UnirtError
+        end = time.monotonic() + wait_seconds
+        while True:  # the daemon loads its models in the background
+            try:
+                self.client = Client(socket_path)
+                if self.client.ready():
+                    break
+                self.client.close()
+            except UnirtError:
+                pass
+            if time.monotonic() > end:
+                raise SystemExit(f"unirtd at {socket_path} is not ready after {wait_seconds:.0f} s")
+            time.sleep(0.05)
+
+    def run(self, model: str, inputs: dict[str, np.ndarray], batch: int | None = None) -> dict[str, np.ndarray]:
+        # Axis 0 is the batch axis on the wire: the daemon batches by itself.
+        return self.client.infer(self.NAMES[os.path.basename(model)], inputs)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description="face verification demo over the unirt CLI")
     ap.add_argument("photos", nargs="*", help="photos (default: obama.jpg obama2.jpg biden.jpg from the cache)")
     ap.add_argument("--models", default=os.path.join(CACHE, "models"), help="folder with yunet.onnx and sface.onnx")
+    ap.add_argument("--daemon", metavar="SOCKET", help="run the models on unirtd at SOCKET (Python client)")
     args = ap.parse_args()
 
     photos = args.photos or [os.path.join(CACHE, "photos", p) for p in ("obama.jpg", "obama2.jpg", "biden.jpg")]
@@ -75,10 +106,10 @@ def main() -> int:
         if not os.path.exists(p):
             raise SystemExit(f"missing {p} (run scripts/fetch-models.sh)")
     command = os.environ.get("UNIRT") or os.path.join(ROOT, ".build", "release", "unirt")
-    print(f"unirt: {command}", flush=True)
+    print(f"unirtd: {args.daemon}" if args.daemon else f"unirt: {command}", flush=True)
 
     with tempfile.TemporaryDirectory(prefix="unirt-demo-") as tmp:
-        unirt = Unirt(command, tmp)
+        unirt = Daemon(args.daemon) if args.daemon else Unirt(command, tmp)
         crops, names = [], []
         for path in photos:
             rgb = fp.load_rgb(path)

@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include <stddef.h>
+#include <malloc.h>
 
 /* Small socket helpers whose C macros (CMSG_*) and GNU structs (ucred) do not
  * import into Swift. All return -1 with errno set on failure. */
@@ -136,4 +137,11 @@ static inline int unirt_sock_is_unix_listener(int fd) {
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) return 0;
     return type == SOCK_STREAM && listening && ss.ss_family == AF_UNIX;
 }
+/* Keeps allocations below `mmap_bytes` on the heap (instead of a fresh mmap each)
+   and lets up to `trim_bytes` of freed memory stay for reuse (glibc mallopt). */
+static inline void unirt_malloc_tune(int mmap_bytes, int trim_bytes) {
+    mallopt(M_MMAP_THRESHOLD, mmap_bytes);
+    mallopt(M_TRIM_THRESHOLD, trim_bytes);
+}
+
 #endif

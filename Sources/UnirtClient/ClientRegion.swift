@@ -35,13 +35,13 @@ public final class ClientRegion: @unchecked Sendable {
 
     /// Copies `tensor` to `offset` and returns the reference that names it.
     public func write(_ tensor: Tensor, name: String, at offset: Int) throws -> WireTensor {
-        let bytes = tensor.encodedBytes()
-        guard offset >= 0, offset + bytes.count <= size else {
-            throw TransportError(.invalidArgument, "tensor '\(name)': \(bytes.count) bytes at \(offset) do not fit region \(id) (\(size) bytes)")
+        let byteCount = tensor.count * tensor.dtype.byteSize
+        guard offset >= 0, offset + byteCount <= size else {
+            throw TransportError(.invalidArgument, "tensor '\(name)': \(byteCount) bytes at \(offset) do not fit region \(id) (\(size) bytes)")
         }
-        bytes.withUnsafeBytes { (base + offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        tensor.withWireBytes { (base + offset).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         return WireTensor(name: name, dtype: tensor.dtype, shape: tensor.shape,
-                          shm: ShmRef(region: id, offset: UInt64(offset), length: UInt64(bytes.count)))
+                          shm: ShmRef(region: id, offset: UInt64(offset), length: UInt64(byteCount)))
     }
 
     /// Reads a tensor the daemon wrote into this region.
@@ -50,6 +50,6 @@ public final class ClientRegion: @unchecked Sendable {
         guard ref.region == id, ref.offset + ref.length <= UInt64(size), Int(ref.length) == t.expectedByteCount else {
             throw TransportError(.internal, "output '\(t.name)': reference \(ref) does not fit region \(id)")
         }
-        return Tensor.decode(UnsafeRawBufferPointer(start: base + Int(ref.offset), count: Int(ref.length)), dtype: t.dtype, shape: t.shape)
+        return Tensor.wireDecode(UnsafeRawBufferPointer(start: base + Int(ref.offset), count: Int(ref.length)), dtype: t.dtype, shape: t.shape)
     }
 }

@@ -104,6 +104,11 @@ final class Connection {
             outputOffset = 0
             output.append(contentsOf: frame[max(0, written)...])
         } else {
+            guard output.count - outputOffset + frame.count <= server.options.maxQueuedOutputBytes else {
+                server.logger.warning("connection \(id) (pid \(pid)): closed, \(output.count - outputOffset + frame.count) answer bytes queued exceed max_output_bytes \(server.options.maxQueuedOutputBytes) (the client stopped reading)")
+                close()
+                return
+            }
             output.append(contentsOf: frame)
         }
         if !wantsWritable {
@@ -112,6 +117,7 @@ final class Connection {
         }
     }
 
+    /// Writes what the socket takes now; the rest waits for the next writable event.
     private func flush(blocking: Bool = false) {
         let flags = Int32(MSG_NOSIGNAL) | (blocking ? 0 : Int32(MSG_DONTWAIT))
         while outputOffset < output.count {
@@ -119,7 +125,14 @@ final class Connection {
                 Glibc.send(fd, buf.baseAddress! + outputOffset, buf.count - outputOffset, flags)
             }
             if written < 0 {
-                if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return }
+                if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR {
+                    // Drop what was sent so a slow reader's backlog, not its history, is held.
+                    if outputOffset >= 1 << 20 && outputOffset * 2 >= output.count {
+                        output.removeFirst(outputOffset)
+                        outputOffset = 0
+                    }
+                    return
+                }
                 close()
                 return
             }

@@ -77,7 +77,7 @@ public struct WireTensor: Sendable {
 
     /// An inline tensor holding `tensor`'s bytes.
     public init(name: String, _ tensor: Tensor) {
-        self.init(name: name, dtype: tensor.dtype, shape: tensor.shape, data: tensor.encodedBytes())
+        self.init(name: name, dtype: tensor.dtype, shape: tensor.shape, data: tensor.wireBytes())
     }
 
     /// Bytes the shape and dtype call for.
@@ -89,7 +89,7 @@ public struct WireTensor: Sendable {
         guard data.count == expectedByteCount else {
             throw TransportError(.invalidArgument, "tensor '\(name)': \(data.count) bytes, \(dtype.rawValue)\(shape) needs \(expectedByteCount)")
         }
-        return data.withUnsafeBytes { Tensor.decode($0, dtype: dtype, shape: shape) }
+        return data.withUnsafeBytes { Tensor.wireDecode($0, dtype: dtype, shape: shape) }
     }
 }
 

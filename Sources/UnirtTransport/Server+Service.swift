@@ -22,7 +22,7 @@ extension Server {
         case .health:
             response.live = true
         case .ready:
-            response.ready = !draining && scheduler.isReady
+            response.ready = !draining && hasStarted && scheduler.isReady
             if !response.ready { response.message = draining ? "draining" : "models are loading or failed" }
         case .listModels:
             response.models = scheduler.describe().map(Self.info)
@@ -79,7 +79,7 @@ extension Server {
                     guard bytes.count == t.expectedByteCount, t.shape.allSatisfy({ $0 >= 0 }) else {
                         throw TransportError(.invalidArgument, "tensor '\(t.name)': \(bytes.count) bytes, \(t.dtype.rawValue)\(t.shape) needs \(t.expectedByteCount)")
                     }
-                    inputs[t.name] = Tensor.decode(UnsafeRawBufferPointer(bytes), dtype: t.dtype, shape: t.shape)
+                    inputs[t.name] = Tensor.wireDecode(UnsafeRawBufferPointer(bytes), dtype: t.dtype, shape: t.shape)
                 } else {
                     inputs[t.name] = try t.tensor()
                 }
@@ -126,21 +126,21 @@ extension Server {
             var response = RPCResponse(id: id)
             var offset = outputRegion?.1.offset ?? 0
             for (name, t) in r.outputs.sorted(by: { $0.key < $1.key }) {
-                let bytes = t.encodedBytes()
                 if let (region, ref) = outputRegion {
-                    let end = offset + UInt64(bytes.count)
+                    let byteCount = t.count * t.dtype.byteSize
+                    let end = offset + UInt64(byteCount)
                     guard end <= ref.offset + ref.length else {
                         return RPCResponse(id: id, code: .resourceExhausted,
                                            message: "output_region of \(ref.length) bytes is too small for the outputs (need at least \(end - ref.offset))")
                     }
-                    let slot = ShmRef(region: ref.region, offset: offset, length: UInt64(bytes.count))
+                    let slot = ShmRef(region: ref.region, offset: offset, length: UInt64(byteCount))
                     // Already range-checked against the region when the request arrived.
                     let dst = try! region.bytes(slot, tensor: name)
-                    bytes.withUnsafeBytes { dst.copyMemory(from: $0) }
+                    t.withWireBytes { dst.copyMemory(from: $0) }
                     response.outputs.append(WireTensor(name: name, dtype: t.dtype, shape: t.shape, shm: slot))
                     offset = end
                 } else {
-                    response.outputs.append(WireTensor(name: name, dtype: t.dtype, shape: t.shape, data: bytes))
+                    response.outputs.append(WireTensor(name: name, dtype: t.dtype, shape: t.shape, data: t.wireBytes()))
                 }
             }
             return response

@@ -20,6 +20,11 @@ public struct ServerOptions: Sendable {
     public var extraAdminUIDs: Set<uid_t> = []
     /// Serve Prometheus metrics over HTTP on 127.0.0.1 at this port.
     public var metricsPort: Int?
+    /// Most answer bytes queued for one connection that has stopped reading; beyond
+    /// this the connection is closed (its queued requests cancelled) so that one
+    /// stalled client cannot grow the daemon's memory. One answer larger than
+    /// this is still delivered when nothing else is queued.
+    public var maxQueuedOutputBytes: Int = 64 << 20
 
     public init(socketPath: String) { self.socketPath = socketPath }
 }
@@ -47,6 +52,9 @@ public final class Server: @unchecked Sendable {
     private var nextConnectionID: UInt64 = 1
     /// Set once SIGTERM handling starts: no new inference is accepted.
     public private(set) var draining = false
+    /// Set when the first load of the configured models has finished (any thread):
+    /// until then Ready is false even though no model is registered yet.
+    private let startupDone = Atomic<Bool>(false)
     private var metricsListener: MetricsHTTPListener?
 
     /// Prepares the loop; call `run()` on the thread that should own it.
@@ -68,6 +76,13 @@ public final class Server: @unchecked Sendable {
         loop.deallocate()
         async.deallocate()
     }
+
+    /// Marks the first load of the configured models as finished, so that Ready
+    /// can turn true. Thread-safe.
+    public func startupFinished() { startupDone.store(true, ordering: .releasing) }
+
+    /// Whether the configured models have been loaded once. Thread-safe.
+    public var hasStarted: Bool { startupDone.load(ordering: .acquiring) }
 
     /// Runs `work` on the loop thread soon. Thread-safe.
     public func post(_ work: @escaping @Sendable () -> Void) {

@@ -24,7 +24,7 @@ struct PerfCommand: ParsableCommand {
     @Option(name: .long, help: "RPC to time: infer, or health (the empty round trip; no model needed).")
     var method: String = "infer"
 
-    @Flag(name: .long, help: "Pass inputs and outputs through a shared-memory region per client instead of inline.")
+    @Flag(name: .long, help: "Pass inputs and outputs through a shared-memory region per client instead of inline (inputs are written into it once).")
     var sharedMemory = false
 
     @Option(name: .long, help: "An input as NAME=FILE.npy; without any, zero tensors of the model's declared shapes are sent.")
@@ -102,7 +102,18 @@ struct PerfCommand: ParsableCommand {
         // Inputs first, outputs after them: room for outputs several times the inputs' size.
         let inputBytes = inputs.values.reduce(0) { $0 + $1.count * $1.dtype.byteSize }
         let region = try client.registerRegion(size: 4 * inputBytes + (4 << 20))
-        return { _ = try client.inferShared(model: model, inputs: inputs, region: region) }
+        // The inputs are written into the region once, as a producer that builds its
+        // tensors there would; each request then sends only references.
+        var request = RPCRequest(method: .infer)
+        request.model = model
+        var offset = 0
+        for (name, t) in inputs.sorted(by: { $0.key < $1.key }) {
+            request.inputs.append(try region.write(t, name: name, at: offset))
+            offset += t.count * t.dtype.byteSize
+        }
+        request.outputRegion = ShmRef(region: region.id, offset: UInt64(offset), length: UInt64(region.size - offset))
+        let shared = request
+        return { for t in try client.checked(shared).outputs { _ = try region.read(t) } }
     }
 
     private func zeroInputs(_ m: ModelInfo) throws -> [String: Tensor] {

@@ -3,6 +3,9 @@ import Foundation
 import Logging
 import UnirtIR
 import UnirtONNX
+import UnirtOptimizer
+import UnirtPlan
+import UnirtRuntime
 import UnirtServing
 import UnirtTransport
 
@@ -55,6 +58,7 @@ struct Daemon: ParsableCommand {
         options.listenFD = try SystemdNotifier.listenFD()
         options.socketMode = cfg.socketMode
         options.maxFrameSize = cfg.maxFrameBytes
+        options.maxQueuedOutputBytes = cfg.maxOutputBytes
         options.metricsPort = cfg.metricsPort
         options.extraAdminUIDs = Set(cfg.adminUIDs)
         if let g = cfg.socketGroup {
@@ -78,6 +82,7 @@ struct Daemon: ParsableCommand {
         let models = cfg.models
         Thread {
             for failure in scheduler.reconcile(models) { logger.error("\(failure)") }
+            server.startupFinished()
             notifier.notify("READY=1\nSTATUS=serving \(scheduler.describe().filter { $0.state == .ready }.count) models")
             logger.info("ready")
         }.start()
@@ -129,12 +134,17 @@ struct Daemon: ParsableCommand {
         return cfg
     }
 
-    /// The model loader handed to the serving core: ONNX files only for now.
+    /// The model loader handed to the serving core: a plan file (checked against
+    /// this machine) or an ONNX model, which is optimized at the default level.
     @Sendable static func loadGraph(_ path: String) throws -> Graph {
-        guard path.hasSuffix(".onnx") else {
-            throw DaemonError("unsupported model file (expected .onnx)")
+        if let h = FileHandle(forReadingAtPath: path),
+           PlanFile.isPlan((try? h.read(upToCount: 8)) ?? Data()) {
+            try? h.close()
+            let target = PlanTarget(arch: CPUInfo.arch, cpuFeatures: CPUInfo.features, unirtVersion: "0.1.0")
+            return try PlanFile.read(path, target: target).graph
         }
-        return try ONNXModel(contentsOf: path).graph
+        let graph = try ONNXModel(contentsOf: path).graph
+        return try Optimizer(level: .extended).optimize(graph).0
     }
 }
 

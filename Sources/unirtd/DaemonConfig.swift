@@ -11,11 +11,13 @@ struct DaemonConfig: Equatable {
     /// Default CPU instances of a model that names none.
     var threads = 1
     var maxFrameBytes = 64 << 20
+    /// Answer bytes queued for a client that stopped reading before it is disconnected.
+    var maxOutputBytes = 64 << 20
     var metricsPort: Int?
     var adminUIDs: [UInt32] = []
     var models: [String: ModelSettings] = [:]
 
-    static let topKeys: Set<String> = ["socket", "socket_group", "socket_mode", "threads", "max_frame_bytes",
+    static let topKeys: Set<String> = ["socket", "socket_group", "socket_mode", "threads", "max_frame_bytes", "max_output_bytes",
                                        "metrics_port", "admin_uids", "model_dir", "models"]
     static let modelKeys: Set<String> = ["path", "precision", "max_batch_size", "max_queue_delay_us", "max_queue_size",
                                          "preferred_batch_sizes", "instances"]
@@ -87,6 +89,7 @@ struct DaemonConfig: Equatable {
         }
         if let n = try int("threads", in: t, "threads", 1...256) { c.threads = n }
         if let n = try int("max_frame_bytes", in: t, "max_frame_bytes", 1024...(1 << 31)) { c.maxFrameBytes = n }
+        if let n = try int("max_output_bytes", in: t, "max_output_bytes", 1024...(1 << 40)) { c.maxOutputBytes = n }
         c.metricsPort = try int("metrics_port", in: t, "metrics_port", 1...65535)
         if let u = try ints("admin_uids", in: t, "admin_uids") { c.adminUIDs = u.map { UInt32(clamping: $0) } }
         let base = (file as NSString).deletingLastPathComponent

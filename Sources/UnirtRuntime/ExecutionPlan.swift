@@ -41,6 +41,8 @@ public final class ExecutionPlan: Sendable {
     let constantBuffers: [FloatBuffer]
     let steps: [Step]
     let inputIDs: [(String, Int)]
+    /// Graph inputs some compiled or alias step (or the caller) reads from the arena.
+    let inputsInArena: Set<Int>
     let outputIDs: [(String, Int)]
     /// Arena size in floats.
     public let arenaFloats: Int
@@ -151,6 +153,17 @@ public final class ExecutionPlan: Sendable {
             if case .arena = kind[v], let r = requestOf[root[v]] { kind[v] = .arena(offsets[r]) }
         }
 
+        // Graph inputs that only reference kernels read are served from the caller's
+        // tensor; the rest are copied into the arena once per run.
+        var needsArena = Set<Int>()
+        for step in steps {
+            switch step.action {
+            case .compiled, .alias: for v in step.inputs.compactMap({ $0 }) { needsArena.insert(v) }
+            case .reference: break
+            }
+        }
+        for o in graph.outputs { if let v = ids[o.name] { needsArena.insert(v) } }
+        self.inputsInArena = needsArena
         self.names = names
         self.infos = infos
         self.storage = kind
@@ -187,11 +200,18 @@ public final class ExecutionPlan: Sendable {
         let base = ctx.arena.pointer
         var boxed: [Int: Tensor] = [:]
 
+        var given: [Int: Tensor] = [:]
         for (name, v) in inputIDs {
             guard let t = inputs[name] else { continue }
+            given[v] = t
             switch storage[v] {
             case .arena(let off):
-                t.floats.withUnsafeBufferPointer { (base + off).update(from: $0.baseAddress!, count: $0.count) }
+                guard inputsInArena.contains(v) || observe != nil else { continue }
+                if case .float(let values) = t.storage {
+                    values.withUnsafeBufferPointer { (base + off).update(from: $0.baseAddress!, count: $0.count) }
+                } else {
+                    t.floats.withUnsafeBufferPointer { (base + off).update(from: $0.baseAddress!, count: $0.count) }
+                }
             default:
                 boxed[v] = t
             }
@@ -201,6 +221,7 @@ public final class ExecutionPlan: Sendable {
         }
 
         func tensor(_ v: Int) -> Tensor {
+            if let t = given[v] { return t }
             switch storage[v] {
             case .arena(let off):
                 let info = infos[v]

@@ -25,6 +25,17 @@ enum CPUGemm {
                 for i in 0..<m { for j in 0..<n { y[i * n + j] = c[i * cs[0] + j * cs[1]] } }
                 betaUsed = beta
             }
+            if m == 1 {
+                // One row: a matrix-vector product, which OpenBLAS spreads over its threads.
+                if transB {
+                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), alpha, ins[1], Int32(ldb),
+                                ins[0], 1, betaUsed, y, 1)
+                } else {
+                    cblas_sgemv(CblasRowMajor, CblasTrans, Int32(k), Int32(n), alpha, ins[1], Int32(ldb),
+                                ins[0], transA ? Int32(lda) : 1, betaUsed, y, 1)
+                }
+                return
+            }
             cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                         Int32(m), Int32(n), Int32(k), alpha, ins[0], Int32(lda), ins[1], Int32(ldb),
                         betaUsed, y, Int32(n))

@@ -71,6 +71,49 @@ public enum WindowGeometry {
         return lo < hi ? lo..<hi : 0..<0
     }
 
+    /// Per kernel position (row-major over `window.kernel`) and spatial axis:
+    /// the offset `k * dilation - padBegin` and the range of positions `a` in
+    /// `0..<count[d]` for which `a * stride + offset` lies in `0..<limit[d]`.
+    /// Conv iterates output positions reading the input; ConvTranspose the reverse.
+    public static func taps(_ win: Window, count: [Int], limit: [Int]) -> (offsets: [Int], lo: [Int], hi: [Int]) {
+        let n = win.kernel.count
+        let kProd = win.kernel.reduce(1, *)
+        var offs = [Int](repeating: 0, count: kProd * n)
+        var lo = [Int](repeating: 0, count: kProd * n), hi = [Int](repeating: 0, count: kProd * n)
+        var kidx = [Int](repeating: 0, count: n)
+        for kf in 0..<kProd {
+            for d in 0..<n {
+                let off = kidx[d] * win.dilations[d] - win.padsBegin[d]
+                let r = validRange(count: count[d], stride: win.strides[d], offset: off, limit: limit[d])
+                offs[kf * n + d] = off
+                lo[kf * n + d] = r.lowerBound
+                hi[kf * n + d] = r.upperBound
+            }
+            var d = n - 1
+            while d >= 0 {
+                kidx[d] += 1
+                if kidx[d] < win.kernel[d] { break }
+                kidx[d] = 0
+                d -= 1
+            }
+        }
+        return (offs, lo, hi)
+    }
+
+    /// An output buffer of `batch × channels × plane` floats filled with the per-channel bias (or zeros).
+    public static func biasFilled(batch: Int, channels: Int, plane: Int, bias: [Float]?) -> [Float] {
+        var y = [Float](repeating: 0, count: batch * channels * plane)
+        if let bias {
+            for b in 0..<batch {
+                for oc in 0..<channels {
+                    let base = (b * channels + oc) * plane
+                    for i in 0..<plane { y[base + i] = bias[oc] }
+                }
+            }
+        }
+        return y
+    }
+
     /// Geometry of a forward sliding window (Conv, MaxPool, AveragePool) over `input` spatial dims.
     /// `ceilMode` rounds the output size up, dropping windows that would start in the end padding.
     public static func window(_ node: Node, input: [Int], kernel: [Int], ceilMode: Bool = false) throws -> Window {
@@ -183,37 +226,11 @@ public enum ConvOp: Operator {
         let kProd = win.kernel.reduce(1, *)
         let inStr = Shapes.strides(inSp), outStr = Shapes.strides(outSp)
 
-        // Per kernel position and axis: input offset (k * d - padBegin) and the valid output range.
-        var offs = [Int](repeating: 0, count: kProd * n)
-        var lo = [Int](repeating: 0, count: kProd * n), hi = [Int](repeating: 0, count: kProd * n)
-        var kidx = [Int](repeating: 0, count: n)
-        for kf in 0..<kProd {
-            for d in 0..<n {
-                let off = kidx[d] * win.dilations[d] - win.padsBegin[d]
-                let r = WindowGeometry.validRange(count: outSp[d], stride: win.strides[d], offset: off, limit: inSp[d])
-                offs[kf * n + d] = off
-                lo[kf * n + d] = r.lowerBound
-                hi[kf * n + d] = r.upperBound
-            }
-            var d = n - 1
-            while d >= 0 {
-                kidx[d] += 1
-                if kidx[d] < win.kernel[d] { break }
-                kidx[d] = 0
-                d -= 1
-            }
-        }
+                // Per kernel position and axis: input offset (k * d - padBegin) and the valid output range.
+        let (offs, lo, hi) = WindowGeometry.taps(win, count: outSp, limit: inSp)
 
         let xv = x.floats, wv = w.floats
-        var y = [Float](repeating: 0, count: batch * m * outPlane)
-        if let bv = bias?.floats {
-            for b in 0..<batch {
-                for oc in 0..<m {
-                    let base = (b * m + oc) * outPlane
-                    for i in 0..<outPlane { y[base + i] = bv[oc] }
-                }
-            }
-        }
+        var y = WindowGeometry.biasFilled(batch: batch, channels: m, plane: outPlane, bias: bias?.floats)
         let last = n - 1
         let sL = win.strides[last]
         var idx = [Int](repeating: 0, count: n)

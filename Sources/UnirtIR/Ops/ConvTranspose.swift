@@ -113,37 +113,11 @@ public enum ConvTransposeOp: Operator {
         let kProd = win.kernel.reduce(1, *)
         let inStr = Shapes.strides(inSp), outStr = Shapes.strides(outSp)
 
-        // Per kernel position and axis: output offset (k * d - padBegin) and the valid input range.
-        var offs = [Int](repeating: 0, count: kProd * n)
-        var lo = [Int](repeating: 0, count: kProd * n), hi = [Int](repeating: 0, count: kProd * n)
-        var kidx = [Int](repeating: 0, count: n)
-        for kf in 0..<kProd {
-            for d in 0..<n {
-                let off = kidx[d] * win.dilations[d] - win.padsBegin[d]
-                let r = WindowGeometry.validRange(count: inSp[d], stride: win.strides[d], offset: off, limit: outSp[d])
-                offs[kf * n + d] = off
-                lo[kf * n + d] = r.lowerBound
-                hi[kf * n + d] = r.upperBound
-            }
-            var d = n - 1
-            while d >= 0 {
-                kidx[d] += 1
-                if kidx[d] < win.kernel[d] { break }
-                kidx[d] = 0
-                d -= 1
-            }
-        }
+                // Per kernel position and axis: output offset (k * d - padBegin) and the valid input range.
+        let (offs, lo, hi) = WindowGeometry.taps(win, count: inSp, limit: outSp)
 
         let xv = x.floats, wv = w.floats
-        var y = [Float](repeating: 0, count: batch * m * outPlane)
-        if let bv = bias?.floats {
-            for b in 0..<batch {
-                for oc in 0..<m {
-                    let base = (b * m + oc) * outPlane
-                    for i in 0..<outPlane { y[base + i] = bv[oc] }
-                }
-            }
-        }
+        var y = WindowGeometry.biasFilled(batch: batch, channels: m, plane: outPlane, bias: bias?.floats)
         let last = n - 1
         let sL = win.strides[last]
         var idx = [Int](repeating: 0, count: n)

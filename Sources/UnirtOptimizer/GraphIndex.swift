@@ -34,6 +34,27 @@ struct GraphIndex {
 }
 
 extension Graph {
+    /// The driver of the node-local rewrite passes: offers each node that
+    /// `candidate` accepts to `rewrite` once, with an index of the graph as it
+    /// is at that moment; after a rewrite (`true`) the index is rebuilt and the
+    /// scan starts over. Returns the number of rewrites.
+    mutating func rewriteToFixedPoint(where candidate: (Node) -> Bool,
+                                      _ rewrite: (_ node: Int, _ graph: inout Graph, _ index: GraphIndex) throws -> Bool) rethrows -> Int {
+        var rewrites = 0
+        var tried = Set<String>()
+        scan: while true {
+            let index = GraphIndex(self)
+            for (i, node) in nodes.enumerated() where candidate(node) && !tried.contains(node.name) {
+                tried.insert(node.name)
+                if try rewrite(i, &self, index) {
+                    rewrites += 1
+                    continue scan
+                }
+            }
+            return rewrites
+        }
+    }
+
     /// Makes every node read `old` read `new` instead.
     mutating func replaceUses(of old: String, with new: String) {
         for i in nodes.indices {

@@ -35,22 +35,15 @@ enum CPUElementwise {
         let out = outputs[0].shape
         let total = out.reduce(1, *)
         guard let ba = Broadcast(a.shape, out), let bb = Broadcast(b.shape, out), ba.full || bb.full else { return nil }
-        let op: @Sendable (Float, Float) -> Float
-        switch node.op {
-        case .add: op = { $0 + $1 }
-        case .sub: op = { $0 - $1 }
-        case .mul: op = { $0 * $1 }
-        case .div: op = { $0 / $1 }
-        default: return nil
-        }
-        let threads = options.threads
         let cop: Int32
         switch node.op {
         case .add: cop = Int32(UNIRT_BINARY_ADD)
         case .sub: cop = Int32(UNIRT_BINARY_SUB)
         case .mul: cop = Int32(UNIRT_BINARY_MUL)
-        default: cop = Int32(UNIRT_BINARY_DIV)
+        case .div: cop = Int32(UNIRT_BINARY_DIV)
+        default: return nil
         }
+        let threads = options.threads
         if ba.full && bb.full {
             return CompiledKernel { ins, outs, _ in
                 let x = UncheckedSendable(ins[0]!), yv = UncheckedSendable(ins[1]!), o = UncheckedSendable(outs[0])

@@ -257,22 +257,12 @@ enum CPUInt8Conv {
         }
     }
 
-    /// Runs `body(slot)` for slots 0..<count, concurrently when `threads` > 1.
+    /// Runs `body(slot)` for slots 0..<count, spread over `threads` with `parallelFor`.
     /// Distinct slots write disjoint memory (the callers' ranges are disjoint).
     static func forEachSlot(_ count: Int, threads: Int, _ body: (Int) -> Void) {
-        if count <= 1 || threads <= 1 {
-            for t in 0..<count { body(t) }
-            return
+        parallelFor(count, threads: threads) { range in
+            for t in range { body(t) }
         }
-        withoutActuallyEscaping(body) { body in
-            let box = SlotBody(body: body)
-            DispatchQueue.concurrentPerform(iterations: count) { box.body($0) }
-        }
-    }
-
-    /// Carries a body whose slots write disjoint memory into `concurrentPerform`.
-    struct SlotBody: @unchecked Sendable {
-        let body: (Int) -> Void
     }
 }
 

@@ -16,21 +16,10 @@ public struct BatchNormFolding: OptimizationPass {
     public init() {}
 
     public func apply(to graph: inout Graph) throws -> Int {
-        var rewrites = 0
-        var tried = Set<String>()
-        while true {
-            let index = GraphIndex(graph)
-            var changed = false
-            for (i, bn) in graph.nodes.enumerated() where bn.op == .batchNormalization && !tried.contains(bn.name) {
-                tried.insert(bn.name)
-                if let (p, replacement) = fold(bn, graph: &graph, index) {
-                    graph.replaceNodes([p, i], with: replacement)
-                    rewrites += 1
-                    changed = true
-                    break
-                }
-            }
-            if !changed { return rewrites }
+        graph.rewriteToFixedPoint(where: { $0.op == .batchNormalization }) { i, graph, index in
+            guard let (p, replacement) = fold(graph.nodes[i], graph: &graph, index) else { return false }
+            graph.replaceNodes([p, i], with: replacement)
+            return true
         }
     }
 

@@ -14,21 +14,12 @@ public struct ConvActivationFusion: OptimizationPass {
     public init() {}
 
     public func apply(to graph: inout Graph) throws -> Int {
-        var rewrites = 0
-        var tried = Set<String>()
-        while true {
-            let index = GraphIndex(graph)
-            var changed = false
-            for (i, act) in graph.nodes.enumerated() where !tried.contains(act.name) {
-                tried.insert(act.name)
-                guard act.hasInput(0), let p = index.producer[act.inputs[0]], index.hasSingleUse(act.inputs[0]),
-                      let fused = fuse(graph.nodes[p], act, graph) else { continue }
-                graph.replaceNodes([p, i], with: fused)
-                rewrites += 1
-                changed = true
-                break
-            }
-            if !changed { return rewrites }
+        graph.rewriteToFixedPoint(where: { _ in true }) { i, graph, index in
+            let act = graph.nodes[i]
+            guard act.hasInput(0), let p = index.producer[act.inputs[0]], index.hasSingleUse(act.inputs[0]),
+                  let fused = fuse(graph.nodes[p], act, graph) else { return false }
+            graph.replaceNodes([p, i], with: fused)
+            return true
         }
     }
 

@@ -18,23 +18,13 @@ public struct InstanceNormFusion: OptimizationPass {
     public init() {}
 
     public func apply(to graph: inout Graph) throws -> Int {
-        var rewrites = 0
-        var tried = Set<String>()
+        // Rewrites keep every remaining value's shape, so the facts stay valid across them.
         var facts: ShapeFacts? = nil
-        while true {
-            let index = GraphIndex(graph)
-            var changed = false
-            for (i, node) in graph.nodes.enumerated() where node.op == .reduceMean && !tried.contains(node.name) {
-                tried.insert(node.name)
-                if facts == nil { facts = ShapeFacts(graph) }
-                guard let (matched, replacement) = match(i, &graph, index, facts!) else { continue }
-                graph.replaceNodes(matched, with: replacement)
-                rewrites += 1
-                changed = true
-                break
-            }
-            // Rewrites keep every remaining value's shape, so the facts stay valid.
-            if !changed { return rewrites }
+        return graph.rewriteToFixedPoint(where: { $0.op == .reduceMean }) { i, graph, index in
+            if facts == nil { facts = ShapeFacts(graph) }
+            guard let (matched, replacement) = match(i, &graph, index, facts!) else { return false }
+            graph.replaceNodes(matched, with: replacement)
+            return true
         }
     }
 

@@ -10,22 +10,13 @@ public struct PadConvFolding: OptimizationPass {
     public init() {}
 
     public func apply(to graph: inout Graph) throws -> Int {
-        var rewrites = 0
-        var tried = Set<String>()
-        while true {
-            let index = GraphIndex(graph)
-            var changed = false
-            for (i, pad) in graph.nodes.enumerated() where pad.op == .pad && !tried.contains(pad.name) {
-                tried.insert(pad.name)
-                guard pad.hasInput(0), let c = index.soleConsumer(pad.outputs[0]),
-                      let conv = fold(pad, into: graph.nodes[c], graph) else { continue }
-                graph.nodes[c] = conv
-                graph.replaceNodes([i], with: nil)
-                rewrites += 1
-                changed = true
-                break
-            }
-            if !changed { return rewrites }
+        graph.rewriteToFixedPoint(where: { $0.op == .pad }) { i, graph, index in
+            let pad = graph.nodes[i]
+            guard pad.hasInput(0), let c = index.soleConsumer(pad.outputs[0]),
+                  let conv = fold(pad, into: graph.nodes[c], graph) else { return false }
+            graph.nodes[c] = conv
+            graph.replaceNodes([i], with: nil)
+            return true
         }
     }
 

@@ -16,35 +16,26 @@ public struct ResidualAddFusion: OptimizationPass {
     public init() {}
 
     public func apply(to graph: inout Graph) throws -> Int {
-        var rewrites = 0
-        var tried = Set<String>()
+        // Values keep their shapes under these rewrites, so the facts stay valid across them.
         var facts: ShapeFacts? = nil
-        while true {
-            let index = GraphIndex(graph)
-            var changed = false
-            for (i, add) in graph.nodes.enumerated() where add.op == .add && !tried.contains(add.name) {
-                tried.insert(add.name)
-                guard add.inputs.count == 2, add.inputs[0] != add.inputs[1] else { continue }
-                for (convSide, zSide) in [(0, 1), (1, 0)] {
-                    let y = add.inputs[convSide], z = add.inputs[zSide]
-                    guard let p = index.producer[y], index.hasSingleUse(y), graph.constant(z) == nil,
-                          var f = ConvActivationFusion.asFused(graph.nodes[p]), !f.hasInput(3) else { continue }
-                    if facts == nil { facts = ShapeFacts(graph) }
-                    guard facts!.sameShape(y, z) else { continue }
-                    let act = (try? f.string("activation", default: "")) ?? ""
-                    f.attributes["residual_before_activation"] = .int(act.isEmpty ? 1 : 0)
-                    while f.inputs.count < 4 { f.inputs.append("") }
-                    f.inputs[3] = z
-                    f.outputs = add.outputs
-                    graph.replaceNodes([p, i], with: f)
-                    rewrites += 1
-                    changed = true
-                    break
-                }
-                if changed { break }
+        return graph.rewriteToFixedPoint(where: { $0.op == .add }) { i, graph, index in
+            let add = graph.nodes[i]
+            guard add.inputs.count == 2, add.inputs[0] != add.inputs[1] else { return false }
+            for (convSide, zSide) in [(0, 1), (1, 0)] {
+                let y = add.inputs[convSide], z = add.inputs[zSide]
+                guard let p = index.producer[y], index.hasSingleUse(y), graph.constant(z) == nil,
+                      var f = ConvActivationFusion.asFused(graph.nodes[p]), !f.hasInput(3) else { continue }
+                if facts == nil { facts = ShapeFacts(graph) }
+                guard facts!.sameShape(y, z) else { continue }
+                let act = (try? f.string("activation", default: "")) ?? ""
+                f.attributes["residual_before_activation"] = .int(act.isEmpty ? 1 : 0)
+                while f.inputs.count < 4 { f.inputs.append("") }
+                f.inputs[3] = z
+                f.outputs = add.outputs
+                graph.replaceNodes([p, i], with: f)
+                return true
             }
-            // Values keep their shapes under these rewrites, so the facts stay valid.
-            if !changed { return rewrites }
+            return false
         }
     }
 }

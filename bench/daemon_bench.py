@@ -6,7 +6,8 @@ side, prints each measurement with its ratio to the bar and saves the results.
 Measurements (medians are p50 over the step):
   rtt        Health round trip, 1 client (Swift client; the Python client's too)
   latency    recognizer batch 1: daemon (unbatched model entry) vs `unirt bench --batch 1`
-  throughput recognizer with 32 clients (batched entry, --max-batch) vs max(`unirt bench --batch 8/16`)
+  throughput recognizer with 32 clients (batched entry, --max-batch) vs max(`unirt bench --batch 8/16`),
+             alternating offline and daemon steps; the median of the per-round ratios
   shm        Infer of a 150 KB tensor through shared memory vs an Infer of a 4-byte
              tensor inline, both on a one-Slice model (so compute is negligible)
 """
@@ -116,6 +117,9 @@ def main() -> int:
     ap.add_argument("--iterations", type=int, default=40, help="unirt bench iterations")
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds of the shared-memory steps")
     ap.add_argument("--max-batch", type=int, default=8, help="max_batch_size of the batched recognizer entry")
+    ap.add_argument("--throughput-rounds", type=int, default=5, help="alternating offline / 32-client rounds")
+    ap.add_argument("--throughput-duration", type=float, default=4.0, help="seconds of each 32-client step")
+    ap.add_argument("--offline-items", type=int, default=240, help="items per offline batch measurement")
     args = ap.parse_args()
     unirt, unirtd = os.path.join(args.bin, "unirt"), os.path.join(args.bin, "unirtd")
     for p in (unirt, unirtd, SFACE):
@@ -179,24 +183,29 @@ max_queue_delay_us = 0
         lat_b = run_json([unirt, "bench", SFACE, "--batch", "1", "--iterations", str(args.iterations), "--json"])
         results["latency"] = {"daemon_p50_ms": lat_d["p50Ms"], "in_process_p50_ms": lat_b["p50_ms"],
                               "ratio": lat_d["p50Ms"] / lat_b["p50_ms"], "bar_ratio": 1.10}
-        # Offline batches right before and right after the daemon step; the mean of both is the reference.
+        # Offline batches and the 32-client daemon step alternate (A B A B …) so that other work on
+        # the machine weighs on both alike; each round gives one ratio and the median ratio is reported.
         def offline_best() -> dict[int, float]:
             out = {}
             for b in (8, 16):
-                r = run_json([unirt, "bench", SFACE, "--batch", str(b), "--iterations", str(max(5, args.iterations // b)), "--json"])
+                r = run_json([unirt, "bench", SFACE, "--batch", str(b), "--iterations", str(max(5, args.offline_items // b)),
+                              "--warmup", "2", "--json"])
                 out[b] = r["batch"] / (r["p50_ms"] / 1000)
             return out
-        before = offline_best()
-        tp = perf(unirt, d.socket, max(args.duration, 5.0), "--model", "recognizer", "--input", face, "--concurrency", "32")
-        after = offline_best()
-        offline = {b: (before[b] + after[b]) / 2 for b in before}
-        best = max(offline.values())
-        results["throughput"] = {"max_batch_size": args.max_batch, "daemon_32_clients_per_s": tp["throughput"], "achieved_batch": tp["batchSize"],
-                                 "p50_ms": tp["p50Ms"], "p99_ms": tp["p99Ms"],
-                                 "offline_per_s": {str(k): v for k, v in offline.items()}, "offline_best_per_s": best,
-                                 "offline_before_per_s": {str(k): v for k, v in before.items()},
-                                 "offline_after_per_s": {str(k): v for k, v in after.items()},
-                                 "ratio": tp["throughput"] / best, "bar_ratio": 0.85}
+        rounds_tp = []
+        for _ in range(args.throughput_rounds):
+            offline = offline_best()
+            tp = perf(unirt, d.socket, args.throughput_duration, "--model", "recognizer", "--input", face, "--concurrency", "32")
+            best = max(offline.values())
+            rounds_tp.append({"offline_per_s": {str(k): v for k, v in offline.items()}, "offline_best_per_s": best,
+                              "daemon_32_clients_per_s": tp["throughput"], "achieved_batch": tp["batchSize"],
+                              "p50_ms": tp["p50Ms"], "p99_ms": tp["p99Ms"], "ratio": tp["throughput"] / best})
+        med = sorted(rounds_tp, key=lambda x: x["ratio"])[len(rounds_tp) // 2]
+        results["throughput"] = {"max_batch_size": args.max_batch, "rounds": rounds_tp,
+                                 "daemon_32_clients_per_s": statistics.median(x["daemon_32_clients_per_s"] for x in rounds_tp),
+                                 "offline_best_per_s": statistics.median(x["offline_best_per_s"] for x in rounds_tp),
+                                 "achieved_batch": med["achieved_batch"], "p50_ms": med["p50_ms"], "p99_ms": med["p99_ms"],
+                                 "ratio": statistics.median(x["ratio"] for x in rounds_tp), "bar_ratio": 0.85}
     finally:
         d.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -211,7 +220,8 @@ max_queue_delay_us = 0
          "≤ 1.10", r["latency"]["ratio"] <= 1.10),
         ("recognizer 32 clients / best offline batch",
          f"{r['throughput']['daemon_32_clients_per_s']:.1f} / {r['throughput']['offline_best_per_s']:.1f} /s = "
-         f"{r['throughput']['ratio']:.3f} (batch {r['throughput']['achieved_batch']:.1f})", "≥ 0.85",
+         f"{r['throughput']['ratio']:.3f} (median of {len(r['throughput']['rounds'])} alternating rounds; "
+         f"batch {r['throughput']['achieved_batch']:.1f})", "≥ 0.85",
          r["throughput"]["ratio"] >= 0.85),
         ("150 KB via shm minus empty Infer (p50)",
          f"{r['shm']['shm_150kb_p50_us']:.1f} − {r['shm']['empty_infer_p50_us']:.1f} = {r['shm']['added_us']:.1f} µs "

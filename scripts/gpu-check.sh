@@ -12,14 +12,15 @@
 # PyTorch's nvidia/cu13/lib when python3 has torch), BENCH_BATCHES (default
 # "1 8 32 128"), BENCH_COMPILE_BATCHES (batch sizes also timed with
 # torch.compile(mode='max-autotune'), slow to compile; default none),
-# SKIP_BENCH=1 to run the parity checks only.
+# SKIP_BENCH=1 to run the parity checks only, UNIRT_BUNDLE (bundle folder, default
+# .bundle) and UNIRT_BUNDLE_SCRATCH (build folder, default .build-static).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-BUNDLE=$ROOT/.bundle
+BUNDLE=${UNIRT_BUNDLE:-$ROOT/.bundle}
 
 bundle() {
-    local scratch=$ROOT/.build-static
+    local scratch=${UNIRT_BUNDLE_SCRATCH:-$ROOT/.build-static}
     UNIRT_STATIC=1 swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product unirt
     UNIRT_STATIC=1 swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product unirtd
     mkdir -p "$BUNDLE/bin" "$BUNDLE/models" "$BUNDLE/refs"

@@ -69,6 +69,9 @@ let package = Package(
         // Plan files: serialized optimized graphs with weights and provenance.
         .target(name: "UnirtPlan", dependencies: ["UnirtIR"], path: "Sources/UnirtPlan"),
 
+        // Image decoding (JPEG, PNG) and preprocessing into input tensors (offline step: calibration data).
+        .target(name: "UnirtImage", dependencies: ["UnirtIR"], path: "Sources/UnirtImage"),
+
         // Calibration, quantization, calibration cache and report (offline step).
         .target(name: "UnirtQuant", dependencies: ["UnirtIR"], path: "Sources/UnirtQuant"),
 
@@ -122,6 +125,7 @@ let package = Package(
             name: "unirt",
             dependencies: [
                 "UnirtIR", "UnirtONNX", "UnirtRuntime", "UnirtOptimizer", "UnirtQuant", "UnirtClient", "UnirtPlan", "UnirtCUDA",
+                "UnirtImage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -130,7 +134,7 @@ let package = Package(
         .testTarget(
             name: "UnirtTests",
             dependencies: ["UnirtIR", "UnirtONNX", "UnirtRuntime", "UnirtOptimizer", "UnirtQuant", "UnirtPlan", "UnirtCUDA",
-                           "UnirtServing", "UnirtTransport", "UnirtClient", "CUnirtKernels"],
+                           "UnirtImage", "UnirtServing", "UnirtTransport", "UnirtClient", "CUnirtKernels"],
             path: "Tests/UnirtTests"),
     ],
     swiftLanguageModes: [.v6]

@@ -32,6 +32,7 @@ import collections
 import hashlib
 import json
 import os
+import shutil
 import sys
 
 import numpy as np
@@ -52,6 +53,7 @@ VERSION = 1  # bump when the way references are made changes
 
 SFACE_PHOTO = "obama.jpg"
 SFACE_B4_PHOTOS = ["obama.jpg", "biden.jpg", "person_a_1.jpg", "person_b_1.jpg"]
+FACE_PHOTOS = ["obama.jpg", "obama2.jpg", "biden.jpg", "person_a_1.jpg", "person_a_2.jpg", "person_b_1.jpg"]
 YUNET_PHOTO = "obama.jpg"
 STYLE_PHOTO = "person_b_2.jpg"
 STYLE_INDEX = 3
@@ -160,7 +162,7 @@ def main() -> int:
     args = ap.parse_args()
 
     needed = [os.path.join(MODELS, f"{m}.onnx") for m in ("yunet", "sface", "multistyle26")]
-    needed += [os.path.join(PHOTOS, p) for p in {SFACE_PHOTO, YUNET_PHOTO, STYLE_PHOTO, *SFACE_B4_PHOTOS}]
+    needed += [os.path.join(PHOTOS, p) for p in {SFACE_PHOTO, YUNET_PHOTO, STYLE_PHOTO, *SFACE_B4_PHOTOS, *FACE_PHOTOS}]
     missing = [p for p in needed if not os.path.exists(p)]
     if missing:
         raise SystemExit(f"missing {missing[0]}: run scripts/fetch-models.sh first")
@@ -229,6 +231,29 @@ def main() -> int:
                        f"obama/person_a {cos[0, 2]:.3f}")
     else:
         summary.append("sface, sface_b4: up to date")
+
+    # Face photos with their five landmarks (IMAGE.landmarks) and the aligned crops
+    # (IMAGE.crop.npy, [112,112,3] RGB float32): the reference for image decoding and
+    # fit=align preprocessing, and a calibration folder of images.
+    key = {"version": VERSION, "detector": hashes["models/yunet.onnx"],
+           "photos": [hashes[f"photos/{p}"] for p in FACE_PHOTOS]}
+    if args.force or not up_to_date("faces", key):
+        d = os.path.join(REFS, "faces")
+        os.makedirs(d, exist_ok=True)
+        files = []
+        for p in FACE_PHOTOS:
+            rgb, face = detect(yunet, p)
+            shutil.copyfile(os.path.join(PHOTOS, p), os.path.join(d, p))
+            with open(os.path.join(d, p + ".landmarks"), "w") as f:
+                f.write(" ".join(f"{v:.4f}" for v in face.landmarks.reshape(-1)) + "\n")
+            save_npy(os.path.join(d, p + ".crop.npy"), fp.align_face(rgb, face).astype(np.float32))
+            files += [p, p + ".landmarks", p + ".crop.npy"]
+        with open(os.path.join(d, "meta.json"), "w") as f:
+            json.dump({"key": key, "files": files,
+                       "landmarks": "x y of right eye, left eye, nose, right and left mouth corner (YuNet)"}, f, indent=2)
+        summary.append(f"faces: {len(FACE_PHOTOS)} photos with landmarks and aligned crops")
+    else:
+        summary.append("faces: up to date")
 
     # multistyle26
     key = {"version": VERSION, "model": hashes["models/multistyle26.onnx"], "photo": hashes[f"photos/{STYLE_PHOTO}"]}

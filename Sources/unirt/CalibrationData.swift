@@ -1,29 +1,30 @@
 import Foundation
+import UnirtImage
 import UnirtIR
 import UnirtPlan
 
 /// Calibration samples read from `--calib DIR`: one input dictionary per sample.
 ///
-/// Calibration data is NumPy `.npy` tensors in one of two layouts:
-/// - flat (models with one input): `DIR/*.npy`, any file names;
-/// - one subfolder per input name (any model): `DIR/<input>/*.npy`, where files
-///   of the same name across the subfolders form one sample.
+/// Calibration data is NumPy `.npy` tensors or JPEG/PNG images, in one of two layouts:
+/// - flat (models with one input): `DIR/*.npy` or `DIR/*.jpg|png`, any file names;
+/// - one subfolder per input name (any model): `DIR/<input>/…`, where files
+///   of the same sorted position across the subfolders form one sample.
 ///
-/// A file holds one sample (the input's shape, or that shape without the batch
-/// axis) or several stacked along axis 0; stacked files are split into samples
-/// of batch 1. Files are read in byte order of their names. Images are refused:
-/// decode and preprocess them into `.npy` first (scripts/facepipe.py does it for
-/// the face models), so the preprocessing is explicit and reproducible.
+/// A `.npy` file holds one sample (the input's shape, or that shape without the
+/// batch axis) or several stacked along axis 0; stacked files are split into
+/// samples of batch 1. An image becomes one sample through the preprocessing
+/// spec of `--calib-preprocess` (required when images are present, so that the
+/// normalization is never guessed). Files are read in byte order of their names.
 struct CalibrationData {
     /// The samples, each with every graph input at batch 1.
     var samples: [[String: Tensor]]
     /// sha256 over the file names and contents, in reading order.
     var sha256: String
 
-    /// Image extensions refused with a pointer to the conversion step.
-    static let imageExtensions: Set<String> = ["jpg", "jpeg", "png", "bmp", "webp"]
+    /// Image extensions read through the preprocessing spec.
+    static let imageExtensions = Image.fileExtensions
 
-    init(folder: String, inputs: [ValueDecl]) throws {
+    init(folder: String, inputs: [ValueDecl], preprocessing: ImagePreprocessing? = nil) throws {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else {
             throw CLIError("--calib \(folder): not a folder (expected a folder of .npy tensors)")
@@ -35,15 +36,17 @@ struct CalibrationData {
             var d: ObjCBool = false
             return FileManager.default.fileExists(atPath: folder + "/" + ModelLoading.fileName(for: n), isDirectory: &d) && d.boolValue
         }
+        if let preprocessing { hasher.update(Array("preprocess: \(preprocessing)".utf8) + [0]) }
         if subfolders.count == names.count && !names.isEmpty {
-            for n in names {
-                perInput[n] = try Self.readFolder(folder + "/" + ModelLoading.fileName(for: n), hasher: &hasher)
+            for decl in inputs {
+                perInput[decl.name] = try Self.readFolder(folder + "/" + ModelLoading.fileName(for: decl.name), input: decl,
+                                                          preprocessing: preprocessing, hasher: &hasher)
             }
         } else {
             guard names.count == 1 else {
-                throw CLIError("--calib \(folder): the model has \(names.count) inputs (\(names.joined(separator: ", "))); put each input's .npy files in a subfolder named after it")
+                throw CLIError("--calib \(folder): the model has \(names.count) inputs (\(names.joined(separator: ", "))); put each input's files in a subfolder named after it")
             }
-            perInput[names[0]] = try Self.readFolder(folder, hasher: &hasher)
+            perInput[names[0]] = try Self.readFolder(folder, input: inputs[0], preprocessing: preprocessing, hasher: &hasher)
         }
 
         // Split stacked files into batch-1 samples, per input.
@@ -83,8 +86,9 @@ struct CalibrationData {
         sha256 = SHA256.hex(hasher.finalize())
     }
 
-    /// The `.npy` files of one folder, sorted by name, hashed as they are read.
-    static func readFolder(_ dir: String, hasher: inout SHA256) throws -> [(String, Tensor)] {
+    /// The `.npy` files and images of one folder, sorted by name, hashed as they are read.
+    static func readFolder(_ dir: String, input: ValueDecl, preprocessing: ImagePreprocessing?,
+                           hasher: inout SHA256) throws -> [(String, Tensor)] {
         let entries: [String]
         do { entries = try FileManager.default.contentsOfDirectory(atPath: dir) } catch {
             throw CLIError("--calib \(dir): cannot list folder (\(error.localizedDescription))")
@@ -92,19 +96,35 @@ struct CalibrationData {
         var files: [String] = []
         for e in entries.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
             let ext = (e as NSString).pathExtension.lowercased()
-            if imageExtensions.contains(ext) {
-                throw CLIError("--calib \(dir)/\(e): images are not read directly; convert calibration images to .npy input tensors with the model's preprocessing (see docs/quantization.md)")
-            }
-            if ext == "npy" { files.append(e) }
+            if ext == "npy" || imageExtensions.contains(ext) { files.append(e) }
         }
-        guard !files.isEmpty else { throw CLIError("--calib \(dir): no .npy files") }
+        guard !files.isEmpty else { throw CLIError("--calib \(dir): no .npy, JPEG or PNG files") }
+        let shape = input.dims?.map { d -> Int? in if case .fixed(let n) = d { return n } else { return nil } }
         var out: [(String, Tensor)] = []
         for f in files {
             let path = dir + "/" + f
             guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("--calib \(path): cannot read file") }
             hasher.update(Array(f.utf8) + [0])
             hasher.update(data)
-            out.append((path, try Tensor(npy: data, label: path)))
+            if (f as NSString).pathExtension.lowercased() == "npy" {
+                out.append((path, try Tensor(npy: data, label: path)))
+                continue
+            }
+            guard let preprocessing else {
+                throw CLIError("--calib \(path): images need --calib-preprocess SPEC (for example \"fit=letterbox order=bgr\"; see docs/quantization.md)")
+            }
+            do {
+                let image = try Image.decode(Array(data), label: path)
+                var landmarks: [(Double, Double)]?
+                if preprocessing.fit == .align {
+                    let points = try ImagePreprocessing.landmarks(for: path)
+                    hasher.update(Array(points.map { "\($0.0) \($0.1)" }.joined(separator: " ").utf8) + [0])
+                    landmarks = points
+                }
+                out.append((path, try preprocessing.tensor(from: image, inputShape: shape ?? [nil, nil, nil, nil], landmarks: landmarks)))
+            } catch let e as ImageError {
+                throw CLIError("--calib \(e.message.hasPrefix(path) ? e.message : path + ": " + e.message)")
+            }
         }
         return out
     }

@@ -65,7 +65,8 @@ struct Int8Builder {
         if let path = options.calibCache, FileManager.default.fileExists(atPath: path) {
             cached = try quant { try CalibrationCache(contentsOfFile: path) }
         }
-        let data = try options.calib.map { try CalibrationData(folder: $0, inputs: g.inputs) }
+        let preprocessing = try options.imagePreprocessing()
+        let data = try options.calib.map { try CalibrationData(folder: $0, inputs: g.inputs, preprocessing: preprocessing) }
         if cached == nil && data == nil {
             throw CLIError("--precision int8 needs calibration data (--calib DIR) or an existing --calib-cache FILE")
         }

@@ -16,7 +16,7 @@ struct Unirt: ParsableCommand {
         version: UnirtVersion.string,
         subcommands: [RunCommand.self, InspectCommand.self, BenchCommand.self, BuildCommand.self, InferCommand.self, ModelsCommand.self,
                       StatusCommand.self, LoadCommand.self, UnloadCommand.self, HealthCommand.self, MetricsCommand.self,
-                      PerfCommand.self, ReportCommand.self, DevicesCommand.self, GPUCheckCommand.self, GPUBenchCommand.self])
+                      PerfCommand.self, ReportCommand.self, PreprocessCommand.self, DevicesCommand.self, GPUCheckCommand.self, GPUBenchCommand.self])
 
     /// Parses, runs and maps every failure to one line on stderr and an exit code:
     /// 0 success, 2 bad input, 1 internal failure.

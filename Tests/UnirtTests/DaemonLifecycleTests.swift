@@ -1,0 +1,51 @@
+import Foundation
+import UnirtClient
+import UnirtIR
+import UnirtServing
+import XCTest
+
+/// Memory across the model lifecycle: loading, serving and unloading the same
+/// model over and over must not grow the daemon (a long-standing complaint
+/// about other servers: about 1 GB lost per 50 load/unload cycles).
+final class DaemonLifecycleTests: XCTestCase {
+    /// Allowed RSS growth over the measured cycles; one leaked copy of SFace's
+    /// float weights alone is about 16 MiB, so a per-cycle leak cannot hide.
+    static let growthBound = 24 << 20
+
+    func testRepeatedLoadUnloadKeepsMemoryBounded() throws {
+        let model = TestSupport.cacheDir.appendingPathComponent("models/sface.onnx").path
+        let inputDir = TestSupport.cacheDir.appendingPathComponent("refs/sface/in").path
+        guard FileManager.default.fileExists(atPath: model), FileManager.default.fileExists(atPath: inputDir) else {
+            if TestSupport.requireModels { XCTFail("missing \(model); run make refs") }
+            throw XCTSkip("models not fetched (make refs)")
+        }
+        let inputs = try TestSupport.npyFolder(inputDir)
+        let d = try DaemonProcess(config: "")
+        defer { _ = d.stop() }
+        let c = try d.client()
+        defer { c.close() }
+        var reference: Tensor?
+        func cycle() throws {
+            _ = try c.loadModel("recognizer", settings: ModelSettings(path: model, maxBatchSize: 4))
+            let out = try c.infer(model: "recognizer", inputs: inputs)
+            guard let fc1 = out["fc1"] else { return XCTFail("no fc1 in \(out.keys)") }
+            if let reference { XCTAssertEqual(fc1.floats, reference.floats, "same output every cycle") } else { reference = fc1 }
+            try c.unloadModel("recognizer")
+        }
+        for _ in 0..<8 { try cycle() }  // allocator pools and caches settle
+        let before = try residentBytes(d.process.processIdentifier)
+        for _ in 0..<32 { try cycle() }
+        let after = try residentBytes(d.process.processIdentifier)
+        XCTAssertLessThan(after - before, Self.growthBound, "RSS grew from \(before) to \(after) bytes over 32 load/infer/unload cycles")
+        XCTAssertTrue(try c.listModels().isEmpty)
+    }
+
+    private func residentBytes(_ pid: pid_t) throws -> Int {
+        let text = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kb = Int(line.split(separator: " ").dropFirst().first ?? "") else {
+            throw TransportError(.internal, "no VmRSS in /proc/\(pid)/status")
+        }
+        return kb * 1024
+    }
+}

@@ -115,6 +115,7 @@ let package = Package(
             name: "unirtd",
             dependencies: [
                 "UnirtIR", "UnirtONNX", "UnirtRuntime", "UnirtServing", "UnirtTransport", "UnirtOptimizer", "UnirtPlan",
+                "UnirtCUDA",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),

@@ -6,24 +6,46 @@
 #                                      models and references from .cache/)
 #   scripts/gpu-check.sh run [OUTDIR]  on the GPU machine: devices, parity of the
 #                                      real models (FP32/FP16), IResNet-50 export,
-#                                      parity and benchmark against PyTorch
+#                                      parity and benchmark against PyTorch; GPU plans
+#                                      and unirtd with CPU + GPU instances
+#                                      (scripts/gpu-daemon-check.sh)
 #
 # Environment: UNIRT_CUDA_LIBRARY_PATH (extra library folders; `run` adds
 # PyTorch's nvidia/cu13/lib when python3 has torch), BENCH_BATCHES (default
 # "1 8 32 128"), BENCH_COMPILE_BATCHES (batch sizes also timed with
 # torch.compile(mode='max-autotune'), slow to compile; default none),
-# SKIP_BENCH=1 to run the parity checks only, UNIRT_BUNDLE (bundle folder, default
+# SKIP_BENCH=1 to run the parity checks only, SKIP_DAEMON=1 to leave out
+# scripts/gpu-daemon-check.sh, UNIRT_BUNDLE (bundle folder, default
 # .bundle) and UNIRT_BUNDLE_SCRATCH (build folder, default .build-static).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUNDLE=${UNIRT_BUNDLE:-$ROOT/.bundle}
 
+# Path of the bundle's binary $1, unpacked to /tmp when the bundle holds it compressed
+# (unirt-bin.tar.xz; older bundles: $1.gz).
+bundle_binary() {
+    local bin=$BUNDLE/bin
+    if [ -x "$bin/$1" ]; then echo "$bin/$1"; return; fi
+    if [ -f "$bin/unirt-bin.tar.xz" ]; then
+        if [ ! -x "/tmp/unirt-bundle-bin/$1" ]; then
+            mkdir -p /tmp/unirt-bundle-bin
+            python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' \
+                "$bin/unirt-bin.tar.xz" /tmp/unirt-bundle-bin >&2
+            chmod +x /tmp/unirt-bundle-bin/*
+        fi
+        echo "/tmp/unirt-bundle-bin/$1"
+        return
+    fi
+    gunzip -c "$bin/$1.gz" > "/tmp/$1-bundle" && chmod +x "/tmp/$1-bundle" && echo "/tmp/$1-bundle"
+}
+
 bundle() {
     local scratch=${UNIRT_BUNDLE_SCRATCH:-$ROOT/.build-static}
     UNIRT_STATIC=1 swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product unirt
     UNIRT_STATIC=1 swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product unirtd
     mkdir -p "$BUNDLE/bin" "$BUNDLE/models" "$BUNDLE/refs"
+    rm -f "$BUNDLE/bin/"*
     for b in unirt unirtd; do
         cp "$scratch/release/$b" "$BUNDLE/bin/$b"
         strip "$BUNDLE/bin/$b" || true
@@ -33,10 +55,12 @@ bundle() {
             exit 1
         fi
         if ldd "$BUNDLE/bin/$b" | grep -qi cuda; then echo "error: $b links CUDA" >&2; exit 1; fi
-        # Compressed so that the bundle and the references travel in well under 64 MiB.
-        gzip -6 -c "$BUNDLE/bin/$b" > "$BUNDLE/bin/$b.gz"
-        rm "$BUNDLE/bin/$b"
     done
+    # Both binaries in one xz stream whose dictionary holds them both, so that the static
+    # libraries they share are stored once: the bundle and the references travel in well
+    # under 64 MiB (two gzip files were 60 MB).
+    tar -C "$BUNDLE/bin" -cf - unirt unirtd | xz -9 --lzma2=preset=9,dict=192MiB > "$BUNDLE/bin/unirt-bin.tar.xz"
+    rm "$BUNDLE/bin/unirt" "$BUNDLE/bin/unirtd"
     for m in yunet sface multistyle26; do
         cp "$ROOT/.cache/models/$m.onnx" "$BUNDLE/models/"
         rm -rf "$BUNDLE/refs/$m"
@@ -48,11 +72,8 @@ bundle() {
 run() {
     local out=${1:-${OUT:-$ROOT/gpu-results}}
     mkdir -p "$out"
-    local unirt=$BUNDLE/bin/unirt
-    if [ ! -x "$unirt" ] && [ -f "$unirt.gz" ]; then
-        gunzip -c "$unirt.gz" > /tmp/unirt-bundle && chmod +x /tmp/unirt-bundle
-        unirt=/tmp/unirt-bundle
-    fi
+    local unirt
+    unirt=$(bundle_binary unirt)
     local torchlib
     torchlib=$(python3 -c 'import os, torch; p = os.path.join(os.path.dirname(torch.__file__), "..", "nvidia", "cu13", "lib"); print(os.path.realpath(p))' 2>/dev/null || true)
     if [ -n "$torchlib" ] && [ -d "$torchlib" ]; then
@@ -64,6 +85,8 @@ run() {
     "$unirt" gpu-check --case "$BUNDLE/models/yunet.onnx=$BUNDLE/refs/yunet" \
         --case "$BUNDLE/models/sface.onnx=$BUNDLE/refs/sface" \
         --case "$BUNDLE/models/multistyle26.onnx=$BUNDLE/refs/multistyle26" 2>&1 | tee "$out/parity.txt" || status=1
+    # GPU plans and unirtd serving the recognizer from a CPU and a GPU instance at once.
+    [ "${SKIP_DAEMON:-0}" = 1 ] || "$ROOT/scripts/gpu-daemon-check.sh" "$BUNDLE" "$out" || status=1
     [ "${SKIP_BENCH:-0}" = 1 ] && return $status
     local work=/tmp/unirt-gpu-bench
     python3 bench/gpu-vs-pytorch/iresnet.py export "$work"
@@ -81,6 +104,7 @@ run() {
 
 case "${1:-}" in
     bundle) bundle ;;
+    binary) bundle_binary "$2" ;;
     run) shift; run "$@" ;;
     *) echo "usage: $0 bundle | run [OUTDIR]" >&2; exit 2 ;;
 esac

@@ -26,6 +26,9 @@ public struct Provenance: Codable, Sendable, Equatable {
     public var requiredCPUFeatures: [String]
     /// GPU compute capability for GPU plans (e.g. "9.0"), nil for CPU plans.
     public var gpuArch: String?
+    /// GPU plans: versions of the CUDA libraries at build time (`driver`, `nvrtc`,
+    /// `cublasLt`, `cudnn`), recorded for provenance (format 1.1; nil in older plans).
+    public var gpuLibraries: [String: String]?
     /// Batch size the plan was built at, when overridden.
     public var batch: Int?
     /// Optimization level and disabled passes used.
@@ -38,7 +41,7 @@ public struct Provenance: Codable, Sendable, Equatable {
     public init(sourceName: String, sourceSHA256: String, precision: String, layerPrecision: [String: String] = [:],
                 calibrationMethod: String? = nil, calibrationSHA256: String? = nil, accuracyTarget: String? = nil,
                 accuracyAchieved: String? = nil, unirtVersion: String, arch: String, requiredCPUFeatures: [String] = [],
-                gpuArch: String? = nil, batch: Int? = nil, optimization: String = "level 2", buildCommand: String,
+                gpuArch: String? = nil, gpuLibraries: [String: String]? = nil, batch: Int? = nil, optimization: String = "level 2", buildCommand: String,
                 createdAt: String) {
         self.sourceName = sourceName
         self.sourceSHA256 = sourceSHA256
@@ -52,6 +55,7 @@ public struct Provenance: Codable, Sendable, Equatable {
         self.arch = arch
         self.requiredCPUFeatures = requiredCPUFeatures
         self.gpuArch = gpuArch
+        self.gpuLibraries = gpuLibraries
         self.batch = batch
         self.optimization = optimization
         self.buildCommand = buildCommand

@@ -11,7 +11,7 @@ public enum PlanFile {
     public static let magic: [UInt8] = Array("UNIRTPLN".utf8)
     /// Bumped only for structural changes of the container or metadata.
     public static let versionMajor: UInt16 = 1
-    public static let versionMinor: UInt16 = 0
+    public static let versionMinor: UInt16 = 1
     static let endianTag: UInt32 = 0x0102_0304
     static let headerSize = 128
     static let checksumRange = 64..<96

@@ -8,6 +8,9 @@
 /// it reaches the largest preferred size, or when the next request cannot join;
 /// otherwise it waits until the oldest request has been queued for
 /// `maxQueueDelay`. Requests past their deadline are removed, never dispatched.
+/// Instances with different batch limits (a GPU instance may take larger
+/// batches than a CPU one) share one batcher: each asks with its own limit,
+/// and "full" and the preferred sizes are judged against that limit.
 public struct DynamicBatcher: Sendable {
     /// What the caller should do next.
     public struct Decision: Sendable {
@@ -59,9 +62,12 @@ public struct DynamicBatcher: Sendable {
     /// Removes and returns everything queued.
     public mutating func removeAll() -> [InferenceRequest] { remove { _ in true } }
 
-    /// Decides what to dispatch at time `now`; `flush` dispatches without
-    /// waiting for the batch to fill (used while draining).
-    public mutating func next(now: UInt64, flush: Bool = false) -> Decision {
+    /// Decides what to dispatch at time `now` for an instance that runs at most
+    /// `limit` items at once (default and upper bound: `maxBatchSize`); `flush`
+    /// dispatches without waiting for the batch to fill (used while draining).
+    public mutating func next(now: UInt64, flush: Bool = false, limit: Int? = nil) -> Decision {
+        let maxBatchSize = max(1, min(limit ?? self.maxBatchSize, self.maxBatchSize))
+        let preferredBatchSizes = limit == nil ? self.preferredBatchSizes : self.preferredBatchSizes.filter { $0 <= maxBatchSize }
         var d = Decision()
         if queue[head...].contains(where: { ($0.deadline ?? .max) <= now }) {
             d.expired = remove { ($0.deadline ?? .max) <= now }

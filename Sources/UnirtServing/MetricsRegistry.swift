@@ -37,9 +37,17 @@ public final class MetricsRegistry: Sendable {
         var batch = Histogram(MetricsRegistry.batchBuckets)
         var queueDepth: Int = 0
         var inflight: Int = 0
+        /// Batched runs and items by instance device label (`cpu`, `gpu0`, …).
+        var deviceExecutions: [String: UInt64] = [:]
+        var deviceInferences: [String: UInt64] = [:]
+        /// Instances by device label.
+        var instances: [String: Int] = [:]
     }
 
     private let models = Mutex<[String: Model]>([:])
+    /// Reads the GPUs' memory and utilization when metrics are rendered; set by
+    /// the daemon when a model has GPU instances (the serving core knows no GPU API).
+    private let deviceProvider = Mutex<(@Sendable () -> [DeviceStatistics])?>(nil)
 
     public init() {}
 
@@ -48,12 +56,16 @@ public final class MetricsRegistry: Sendable {
         models.withLock { $0[model, default: Model()].requests[code, default: 0] += 1 }
     }
 
-    /// Records one batched run: its size, compute time and each member's queue time (seconds).
-    public func recordExecution(model: String, items: Int, computeSeconds: Double, queueSeconds: [Double]) {
+    /// Records one batched run on the instance device `device` (`cpu`, `gpu0`, …):
+    /// its size, compute time and each member's queue time (seconds).
+    public func recordExecution(model: String, device: String = "cpu", items: Int, computeSeconds: Double,
+                                queueSeconds: [Double]) {
         models.withLock {
             var m = $0[model, default: Model()]
             m.executions += 1
             m.inferences += UInt64(items)
+            m.deviceExecutions[device, default: 0] += 1
+            m.deviceInferences[device, default: 0] += UInt64(items)
             m.batch.observe(Double(items))
             for q in queueSeconds {
                 m.queue.observe(q)
@@ -73,6 +85,22 @@ public final class MetricsRegistry: Sendable {
         models.withLock { $0[model, default: Model()].inflight += delta }
     }
 
+    /// Sets the instances of `model` by device label (empty when it is unloaded).
+    public func setInstances(model: String, _ counts: [String: Int]) {
+        models.withLock { $0[model, default: Model()].instances = counts }
+    }
+
+    /// Installs the function that reads per-GPU statistics at render time
+    /// (called on the rendering thread; it should take microseconds).
+    public func setDeviceStatisticsProvider(_ provider: @escaping @Sendable () -> [DeviceStatistics]) {
+        deviceProvider.withLock { $0 = provider }
+    }
+
+    /// Batched runs of `model` by instance device label.
+    public func executionsByDevice(model: String) -> [String: UInt64] {
+        models.withLock { $0[model]?.deviceExecutions ?? [:] }
+    }
+
     /// Per-model totals, sorted by model name.
     public func snapshot() -> [ModelStatistics] {
         models.withLock { all in
@@ -88,6 +116,7 @@ public final class MetricsRegistry: Sendable {
     /// Every metric in Prometheus text format.
     public func render() -> String {
         let all = models.withLock { $0 }
+        let devices = deviceProvider.withLock { $0 }?() ?? []
         let names = all.keys.sorted()
         var out = ""
         func header(_ name: String, _ type: String, _ help: String) {
@@ -131,6 +160,34 @@ public final class MetricsRegistry: Sendable {
         for n in names { out += "unirt_queue_depth{model=\"\(label(n))\"} \(all[n]!.queueDepth)\n" }
         header("unirt_inflight_requests", "gauge", "Requests queued or computing.")
         for n in names { out += "unirt_inflight_requests{model=\"\(label(n))\"} \(all[n]!.inflight)\n" }
+        func byDevice(_ metric: String, _ type: String, _ help: String, _ pick: (Model) -> [String: UInt64]) {
+            header(metric, type, help)
+            for n in names {
+                for (device, v) in pick(all[n]!).sorted(by: { $0.key < $1.key }) {
+                    out += "\(metric){model=\"\(label(n))\",device=\"\(device)\"} \(v)\n"
+                }
+            }
+        }
+        byDevice("unirt_model_instances", "gauge", "Instances of a model by device (cpu, gpu0, …).") {
+            $0.instances.mapValues { UInt64($0) }
+        }
+        byDevice("unirt_instance_executions_total", "counter", "Batched runs by the device of the instance that ran them.") {
+            $0.deviceExecutions
+        }
+        byDevice("unirt_instance_inferences_total", "counter", "Items computed by the device of the instance that ran them.") {
+            $0.deviceInferences
+        }
+        if !devices.isEmpty {
+            header("unirt_gpu_memory_used_bytes", "gauge", "GPU memory in use (total minus free, all processes), by GPU ordinal.")
+            for d in devices { out += "unirt_gpu_memory_used_bytes{gpu=\"\(d.ordinal)\",name=\"\(label(d.name))\"} \(d.memoryUsedBytes)\n" }
+            header("unirt_gpu_memory_total_bytes", "gauge", "GPU memory size, by GPU ordinal.")
+            for d in devices { out += "unirt_gpu_memory_total_bytes{gpu=\"\(d.ordinal)\",name=\"\(label(d.name))\"} \(d.memoryTotalBytes)\n" }
+            let busy = devices.filter { $0.utilization != nil }
+            if !busy.isEmpty {
+                header("unirt_gpu_utilization_ratio", "gauge", "Share of the last sample period in which a kernel ran (NVML), by GPU ordinal.")
+                for d in busy { out += "unirt_gpu_utilization_ratio{gpu=\"\(d.ordinal)\",name=\"\(label(d.name))\"} \(d.utilization!)\n" }
+            }
+        }
         header("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.")
         out += "process_resident_memory_bytes \(Self.residentMemoryBytes())\n"
         return out
@@ -142,6 +199,26 @@ public final class MetricsRegistry: Sendable {
         let fields = text.split(separator: " ")
         guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
         return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}
+
+/// One GPU's memory and utilization at render time.
+public struct DeviceStatistics: Sendable, Equatable {
+    /// Driver ordinal.
+    public var ordinal: Int
+    public var name: String
+    /// Bytes in use on the device by every process (total minus free).
+    public var memoryUsedBytes: Int
+    public var memoryTotalBytes: Int
+    /// Share of time a kernel ran over the driver's last sample period (0...1); nil where NVML is missing.
+    public var utilization: Double?
+
+    public init(ordinal: Int, name: String, memoryUsedBytes: Int, memoryTotalBytes: Int, utilization: Double?) {
+        self.ordinal = ordinal
+        self.name = name
+        self.memoryUsedBytes = memoryUsedBytes
+        self.memoryTotalBytes = memoryTotalBytes
+        self.utilization = utilization
     }
 }
 

@@ -11,16 +11,22 @@ public struct ModelSettings: Sendable, Equatable {
     public var maxQueueSize: Int
     /// Batch sizes dispatched as soon as they are reached (the largest one wins).
     public var preferredBatchSizes: [Int]
-    /// CPU instances: threads that each run one batch at a time.
+    /// CPU instances: threads that each run one batch at a time on the model's CPU backend.
     public var cpuInstances: Int
-    /// GPU instances (used once a GPU backend exists; counted as CPU instances until then).
+    /// GPU instances: threads that each run one batch at a time on their own GPU plans.
     public var gpuInstances: Int
+    /// GPU ordinals the GPU instances are placed on, round-robin (instance i on
+    /// `gpuDevices[i % count]`); empty means GPU 0.
+    public var gpuDevices: [Int]
+    /// Largest batch a GPU instance runs; nil means `maxBatchSize`. Requests are
+    /// still limited to the smallest instance limit; GPU instances combine more of them.
+    public var gpuMaxBatchSize: Int?
     /// "fp32", "fp16" or "int8".
     public var precision: String
 
     public init(path: String, maxBatchSize: Int = 8, maxQueueDelayMicros: UInt64 = 500, maxQueueSize: Int = 1024,
                 preferredBatchSizes: [Int] = [], cpuInstances: Int = 1, gpuInstances: Int = 0,
-                precision: String = "fp32") {
+                gpuDevices: [Int] = [], gpuMaxBatchSize: Int? = nil, precision: String = "fp32") {
         self.path = path
         self.maxBatchSize = maxBatchSize
         self.maxQueueDelayMicros = maxQueueDelayMicros
@@ -28,6 +34,8 @@ public struct ModelSettings: Sendable, Equatable {
         self.preferredBatchSizes = preferredBatchSizes
         self.cpuInstances = cpuInstances
         self.gpuInstances = gpuInstances
+        self.gpuDevices = gpuDevices
+        self.gpuMaxBatchSize = gpuMaxBatchSize
         self.precision = precision
     }
 
@@ -43,8 +51,20 @@ public struct ModelSettings: Sendable, Equatable {
         if gpuInstances < 0 || gpuInstances > 64 { throw bad("instances.gpu", "must be in 0...64, got \(gpuInstances)") }
         if cpuInstances + gpuInstances < 1 { throw bad("instances", "must name at least one instance") }
         if !["fp32", "fp16", "int8"].contains(precision) { throw bad("precision", "must be fp32, fp16 or int8, got '\(precision)'") }
-        if let p = preferredBatchSizes.first(where: { $0 < 1 || $0 > max(maxBatchSize, 1) }) {
-            throw bad("preferred_batch_sizes", "entry \(p) is outside 1...max_batch_size")
+        if let d = gpuDevices.first(where: { $0 < 0 || $0 > 63 }) { throw bad("gpu", "entry \(d) is outside 0...63") }
+        if Set(gpuDevices).count != gpuDevices.count { throw bad("gpu", "lists a device twice") }
+        if let g = gpuMaxBatchSize, g < 0 || g > 1024 { throw bad("gpu_max_batch_size", "must be in 0...1024, got \(g)") }
+        if gpuInstances > 0 && precision == "int8" {
+            throw bad("precision", "int8 has no GPU plans; use fp32 or fp16 with instances.gpu")
         }
+        let largest = max(maxBatchSize, gpuInstances > 0 ? gpuMaxBatchSize ?? 0 : 0, 1)
+        if let p = preferredBatchSizes.first(where: { $0 < 1 || $0 > largest }) {
+            throw bad("preferred_batch_sizes", "entry \(p) is outside 1...\(largest) (the largest max batch size)")
+        }
+    }
+
+    /// The GPU ordinal of GPU instance `index`.
+    public func gpuOrdinal(ofInstance index: Int) -> Int {
+        gpuDevices.isEmpty ? 0 : gpuDevices[index % gpuDevices.count]
     }
 }

@@ -7,10 +7,16 @@ import UnirtRuntime
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure latency (p50/p90/p99), throughput and memory of a model on the CPU.")
+        abstract: "Measure latency (p50/p90/p99), throughput and memory of a model on the CPU or a GPU.")
 
-    @Argument(help: "Model file (.onnx).")
+    @Argument(help: "Model file (.onnx or plan).")
     var model: String
+
+    @Option(name: .long, help: "Run on cpu or cuda (default: cuda for plans built with --device cuda, else cpu). On the GPU a run includes the host copies.")
+    var device: ComputeDevice?
+
+    @Option(name: .long, help: "GPU ordinal (cuda).")
+    var gpu: Int = 0
 
     @Option(name: .long, help: "Batch size (overrides the exported batch dimension).")
     var batch: Int?
@@ -45,8 +51,8 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        var (_, graph) = try ModelLoading.load(model, batch: batch)
-        graph = try optimization.apply(to: graph)
+        let loaded = try ModelLoading.loadModel(model, batch: batch)
+        let graph = try optimization.apply(to: loaded.graph)
         var inputs = try ModelLoading.inputs(input)
         let shapes = try ModelLoading.shapes(shape)
         var rng = SplitMix(seed: 0x5eed)
@@ -66,23 +72,41 @@ struct BenchCommand: ParsableCommand {
             if let batch, !dims.isEmpty, shapes[decl.name] == nil { dims[0] = batch }
             inputs[decl.name] = rng.tensor(dtype: decl.dtype, shape: dims)
         }
-        let session = Session(graph: graph, threads: threads)
-        let plan = try session.plan(for: inputs)
         let feed = inputs.filter { name, _ in graph.inputs.contains { $0.name == name } }
         let itemsPerRun = graph.inputs.first.flatMap { feed[$0.name]?.shape.first } ?? 1
-
-        for _ in 0..<warmup { _ = plan.execute(feed) }
-        var times: [Double] = []
+        // One run, and what the result reports about the plan: CPU execution plan or GPU plan.
+        let runOnce: () throws -> Void
+        let activationBytes: Int, nodes: Int, referenceNodes: Int
         var prof = ExecutionPlan.Profile()
+        let onGPU = GPUPlans.device(for: loaded, requested: device) == .cuda
+        if onGPU {
+            try Session(graph: graph, threads: 1).validate(inputs)
+            let plan = try GPUPlans.plan(graph, inputs: feed, precision: try GPUPlans.precision(for: loaded),
+                                         device: try GPUPlans.device(gpu))
+            runOnce = { _ = try plan.execute(feed) }
+            (activationBytes, nodes, referenceNodes) = (plan.arenaBytes, plan.kernelChoices.count, 0)
+        } else {
+            let plan = try Session(graph: graph, threads: threads).plan(for: inputs)
+            let profiling = profile
+            runOnce = {
+                if profiling {
+                    _ = withUnsafeMutablePointer(to: &prof) { plan.execute(feed, profile: $0) }
+                } else {
+                    _ = plan.execute(feed)
+                }
+            }
+            (activationBytes, nodes, referenceNodes) = (plan.peakActivationBytes, plan.kernelChoices.count,
+                                                        plan.kernelChoices.filter { $0.kernel == "reference" }.count)
+        }
+
+        for _ in 0..<warmup { try runOnce() }
+        prof = ExecutionPlan.Profile()  // the profile covers the timed runs only
+        var times: [Double] = []
         let progress = ProgressBar(total: iterations, enabled: !json && isatty(2) != 0)
         let start = ContinuousClock.now
         for i in 0..<iterations {
             let t0 = ContinuousClock.now
-            if profile {
-                _ = withUnsafeMutablePointer(to: &prof) { plan.execute(feed, profile: $0) }
-            } else {
-                _ = plan.execute(feed)
-            }
+            try runOnce()
             times.append((ContinuousClock.now - t0).seconds)
             progress.update(i + 1, elapsed: (ContinuousClock.now - start).seconds)
         }
@@ -93,23 +117,22 @@ struct BenchCommand: ParsableCommand {
         let result = BenchResult(model: model, batch: itemsPerRun, threads: threads, iterations: iterations,
                                  p50_ms: pct(50), p90_ms: pct(90), p99_ms: pct(99), mean_ms: mean * 1000,
                                  throughput_per_s: Double(itemsPerRun) / mean,
-                                 peak_activation_bytes: plan.peakActivationBytes, peak_rss_bytes: peakRSS(),
-                                 nodes: plan.kernelChoices.count,
-                                 reference_nodes: plan.kernelChoices.filter { $0.kernel == "reference" }.count)
+                                 peak_activation_bytes: activationBytes, peak_rss_bytes: peakRSS(),
+                                 nodes: nodes, reference_nodes: referenceNodes)
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.sortedKeys]
             print(String(decoding: try enc.encode(result), as: UTF8.self))
         } else {
             print("model:        \(model)")
-            print("batch:        \(itemsPerRun)   threads: \(threads)   iterations: \(iterations) (+\(warmup) warm-up)")
+            print("batch:        \(itemsPerRun)   \(onGPU ? "device: GPU \(gpu)" : "threads: \(threads)")   iterations: \(iterations) (+\(warmup) warm-up)")
             print(String(format: "latency:      p50 %.3f ms   p90 %.3f ms   p99 %.3f ms   mean %.3f ms",
                          result.p50_ms, result.p90_ms, result.p99_ms, result.mean_ms))
             print(String(format: "throughput:   %.1f items/s", result.throughput_per_s))
             print("memory:       peak activations \(formatBytes(result.peak_activation_bytes)), peak RSS \(formatBytes(result.peak_rss_bytes))")
             print("kernels:      \(result.nodes) nodes, \(result.reference_nodes) on reference kernels")
         }
-        if profile { printProfile(prof, iterations: iterations) }
+        if profile && !onGPU { printProfile(prof, iterations: iterations) }
     }
 
     func printProfile(_ prof: ExecutionPlan.Profile, iterations: Int) {
@@ -149,8 +172,15 @@ struct BenchResult: Codable {
     var reference_nodes: Int
 }
 
-/// Peak resident set size of this process, in bytes.
+/// Peak resident set size of this process, in bytes: VmHWM where /proc has
+/// it (Linux's ru_maxrss also counts the parent's peak when a large process
+/// spawned this one), else ru_maxrss.
 func peakRSS() -> Int {
+    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+       let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+       let kib = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") {
+        return kib * 1024
+    }
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return usage.ru_maxrss * 1024

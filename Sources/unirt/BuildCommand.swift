@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import UnirtCUDA
 import UnirtIR
 import UnirtONNX
 import UnirtPlan
@@ -9,7 +10,12 @@ import UnirtRuntime
 struct BuildCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "build",
-        abstract: "Build an optimized plan (fp32, fp16 or int8) from an ONNX model.")
+        abstract: "Build an optimized plan (fp32, fp16 or int8) from an ONNX model.",
+        discussion: """
+            With --device cuda (fp32 or fp16) the graph is compiled once on the GPU to check that it runs there, \
+            and the plan records the GPU's compute capability and the CUDA library versions; other machines \
+            refuse it with the command that rebuilds it. `unirt run`, `unirt bench` and unirtd run such plans on the GPU.
+            """)
 
     enum Precision: String, ExpressibleByArgument, CaseIterable {
         case fp32, fp16, int8
@@ -27,6 +33,12 @@ struct BuildCommand: ParsableCommand {
     @Option(name: .long, help: "Build at batch N (overrides the exported batch dimension).")
     var batch: Int?
 
+    @Option(name: .long, help: "Target device: cpu or cuda.")
+    var device: ComputeDevice = .cpu
+
+    @Option(name: .long, help: "GPU ordinal the plan is built and checked on (--device cuda).")
+    var gpu: Int = 0
+
     @OptionGroup var optimization: OptimizationOptions
 
     @OptionGroup var calibration: CalibrationOptions
@@ -34,6 +46,11 @@ struct BuildCommand: ParsableCommand {
     func run() throws {
         guard let data = FileManager.default.contents(atPath: model) else {
             throw CLIError("\(model): cannot read file")
+        }
+        var gpuDevice: CUDADevice?
+        if device == .cuda {
+            guard precision != .int8 else { throw CLIError("--device cuda: int8 has no GPU plans; use --precision fp32 or fp16") }
+            gpuDevice = try GPUPlans.device(gpu)
         }
         let onnx = try ONNXModel(data: data, label: model)
         var graph = onnx.graph
@@ -57,7 +74,7 @@ struct BuildCommand: ParsableCommand {
                 layerPrecision[n.name] = "fp16"
                 if n.inputs.count > 1, let w = graph.initializers[n.inputs[1]], w.dtype == .f32 { encodings[n.inputs[1]] = .f16 }
             }
-            if CPUInfo.features.contains("f16c") { required.append("f16c") }
+            if CPUInfo.features.contains("f16c") && device == .cpu { required.append("f16c") }
         case .int8:
             let result = try Int8Builder(graph: graph, reference: unoptimized, options: calibration, batch: batch).build()
             graph = result.graph
@@ -70,19 +87,25 @@ struct BuildCommand: ParsableCommand {
             required = result.requiredFeatures
         }
 
+        if let gpuDevice {
+            // Compile once now so that a graph the GPU cannot run is refused here, not where it is deployed.
+            let spec = try graph.specialized()
+            _ = try CUDAPlan(spec, device: gpuDevice, precision: precision == .fp16 ? .fp16 : .fp32)
+        }
         let provenance = Provenance(
             sourceName: (model as NSString).lastPathComponent, sourceSHA256: SHA256.hex(data),
             precision: precision.rawValue, layerPrecision: layerPrecision,
             calibrationMethod: calibrationMethod, calibrationSHA256: calibrationHash,
             accuracyTarget: calibration.accuracyTarget, accuracyAchieved: achieved,
             unirtVersion: UnirtVersion.string, arch: CPUInfo.arch, requiredCPUFeatures: required.sorted(),
-            batch: batch, optimization: optimization.summary, buildCommand: rebuildCommand(),
+            gpuArch: gpuDevice?.computeCapabilityText, gpuLibraries: gpuDevice?.libraries.versions, batch: batch, optimization: optimization.summary, buildCommand: rebuildCommand(),
             createdAt: ISO8601DateFormatter().string(from: Date()))
         let plan = Plan(graph: graph, provenance: provenance, activationScales: scales, weightEncodings: encodings)
         try PlanFile.write(plan, to: output)
         let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
         let counts = Dictionary(grouping: layerPrecision.values, by: { $0 }).mapValues(\.count)
-        print("wrote \(output): \(precision.rawValue), \(graph.nodes.count) nodes, \(formatBytes(size))")
+        let target = gpuDevice.map { ", GPU \($0.name) (compute capability \($0.computeCapabilityText))" } ?? ""
+        print("wrote \(output): \(precision.rawValue)\(target), \(graph.nodes.count) nodes, \(formatBytes(size))")
         print("layers: " + counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
         if let achieved { print("accuracy: \(achieved)") }
     }

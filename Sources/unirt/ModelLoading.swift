@@ -1,4 +1,5 @@
 import Foundation
+import UnirtCUDA
 import UnirtIR
 import UnirtONNX
 import UnirtPlan
@@ -13,9 +14,10 @@ struct LoadedModel {
 
 /// Loads a model file and applies the options every command shares.
 enum ModelLoading {
-    /// The machine plans are checked against.
+    /// The machine plans are checked against: this CPU and the compute capabilities of its GPUs.
     static var target: PlanTarget {
-        PlanTarget(arch: CPUInfo.arch, cpuFeatures: CPUInfo.features, unirtVersion: UnirtVersion.string)
+        PlanTarget(arch: CPUInfo.arch, cpuFeatures: CPUInfo.features, gpuArchs: CUDADevice.computeCapabilities(),
+                   unirtVersion: UnirtVersion.string)
     }
 
     /// Whether the file at `path` is a unirt plan (by magic).

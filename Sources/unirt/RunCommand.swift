@@ -9,7 +9,7 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run a model on .npy inputs and write each output to DIR/<output name>.npy.")
 
-    @Argument(help: "Model file (.onnx).")
+    @Argument(help: "Model file (.onnx or plan).")
     var model: String
 
     @Option(name: .long, help: "An input tensor as NAME=FILE.npy (repeat for each input).")
@@ -24,16 +24,29 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Threads for unirt's kernels and OpenBLAS (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(name: .long, help: "Run on cpu or cuda (default: cuda for plans built with --device cuda, else cpu).")
+    var device: ComputeDevice?
+
+    @Option(name: .long, help: "GPU ordinal (cuda).")
+    var gpu: Int = 0
+
     @OptionGroup var optimization: OptimizationOptions
 
     func run() throws {
-        let (_, loaded) = try ModelLoading.load(model, batch: batch)
-        let graph = try optimization.apply(to: loaded)
+        let loaded = try ModelLoading.loadModel(model, batch: batch)
+        let graph = try optimization.apply(to: loaded.graph)
         let inputs = try ModelLoading.inputs(input)
-        let session = Session(graph: graph, threads: max(1, threads))
         let outputs: [String: Tensor]
         do {
-            outputs = try session.run(inputs)
+            if GPUPlans.device(for: loaded, requested: device) == .cuda {
+                // The session's checks name the offending input before the GPU plan is built for these shapes.
+                try Session(graph: graph, threads: 1).validate(inputs)
+                let plan = try GPUPlans.plan(graph, inputs: inputs, precision: try GPUPlans.precision(for: loaded),
+                                             device: try GPUPlans.device(gpu))
+                outputs = try plan.execute(inputs.filter { name, _ in graph.inputs.contains { $0.name == name } })
+            } else {
+                outputs = try Session(graph: graph, threads: max(1, threads)).run(inputs)
+            }
         } catch let e as RuntimeError where e.code == .invalidInput {
             // Name the file the offending tensor came from.
             let file = input.first { e.message.contains("input '\($0.split(separator: "=").first ?? "")'") }

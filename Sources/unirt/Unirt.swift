@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import UnirtClient
+import UnirtCUDA
 import UnirtIR
 import UnirtONNX
 import UnirtRuntime
@@ -45,6 +46,8 @@ struct Unirt: ParsableCommand {
             return fail(e.message, 2)
         case let e as CLIError:
             return fail(e.message, 2)
+        case let e as CUDAError:
+            return fail(e.message, e.isUserError ? 2 : 1)
         case let e as OptimizerError:
             return fail(e.message, e.isUserError ? 2 : 1)
         case let e as TransportError:

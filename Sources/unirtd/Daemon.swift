@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import UnirtCUDA
 import UnirtIR
 import UnirtONNX
 import UnirtOptimizer
@@ -53,7 +54,8 @@ struct Daemon: ParsableCommand {
         }
         signal(SIGPIPE, SIG_IGN)
 
-        let scheduler = Scheduler(loader: Self.loadGraph, logger: logger)
+        let scheduler = Scheduler(clock: SystemClock(), logger: logger, instanceFactory: Self.instanceFactory(logger: logger))
+        scheduler.metrics.setDeviceStatisticsProvider(Self.gpuStatistics)
         var options = ServerOptions(socketPath: cfg.socket)
         options.listenFD = try SystemdNotifier.listenFD()
         options.socketMode = cfg.socketMode
@@ -134,17 +136,62 @@ struct Daemon: ParsableCommand {
         return cfg
     }
 
-    /// The model loader handed to the serving core: a plan file (checked against
-    /// this machine) or an ONNX model, which is optimized at the default level.
-    @Sendable static func loadGraph(_ path: String) throws -> Graph {
+    /// A model file as loaded: the graph, and for GPU plans the precision they were built at.
+    struct LoadedModel {
+        var graph: Graph
+        /// Set for plans built with `--device cuda`: their GPU instances run at this precision.
+        var gpuPrecision: CUDAPrecision?
+    }
+
+    /// Reads a model file: a plan (checked against this machine's CPU and, for
+    /// GPU plans, its GPUs) or an ONNX model, optimized at the default level.
+    static func loadModel(_ path: String) throws -> LoadedModel {
         if let h = FileHandle(forReadingAtPath: path),
            PlanFile.isPlan((try? h.read(upToCount: 8)) ?? Data()) {
             try? h.close()
-            let target = PlanTarget(arch: CPUInfo.arch, cpuFeatures: CPUInfo.features, unirtVersion: "0.1.0")
-            return try PlanFile.read(path, target: target).graph
+            let target = PlanTarget(arch: CPUInfo.arch, cpuFeatures: CPUInfo.features,
+                                    gpuArchs: CUDADevice.computeCapabilities(), unirtVersion: "0.1.0")
+            let plan = try PlanFile.read(path, target: target)
+            let gpu = plan.provenance.gpuArch == nil ? nil : CUDAPrecision(rawValue: plan.provenance.precision)
+            return LoadedModel(graph: plan.graph, gpuPrecision: gpu)
         }
         let graph = try ONNXModel(contentsOf: path).graph
-        return try Optimizer(level: .extended).optimize(graph).0
+        return LoadedModel(graph: try Optimizer(level: .extended).optimize(graph).0, gpuPrecision: nil)
+    }
+
+    /// The backends handed to the serving core: the model is read once; CPU
+    /// instances share a `SessionBackend`, each GPU instance gets a `GPUBackend`
+    /// (its own plans) at the plan's precision, else the model's `precision`.
+    static func instanceFactory(logger: Logger) -> Scheduler.InstanceFactory {
+        { name, settings in
+            let model = try loadModel(settings.path)
+            return { device in
+                switch device {
+                case .cpu:
+                    return SessionBackend(graph: model.graph, maxBatchSize: settings.maxBatchSize, logger: logger)
+                case .gpu(let ordinal):
+                    guard let precision = model.gpuPrecision ?? CUDAPrecision(rawValue: settings.precision) else {
+                        throw ServingError(.invalidArgument, "GPU instances run fp32 or fp16, not \(settings.precision)")
+                    }
+                    do {
+                        return try GPUBackend(graph: model.graph, maxBatchSize: settings.gpuMaxBatchSize ?? settings.maxBatchSize,
+                                              ordinal: ordinal, precision: precision, logger: logger)
+                    } catch let e as CUDAError {
+                        throw ServingError(.unavailable, e.message, cause: e)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Memory (cuMemGetInfo) and utilization (NVML, when present) of every GPU
+    /// that has hosted an instance; empty when none has.
+    @Sendable static func gpuStatistics() -> [DeviceStatistics] {
+        GPUBackend.devicesUsed.compactMap { d in
+            guard let mem = try? d.memoryInfo() else { return nil }
+            return DeviceStatistics(ordinal: d.ordinal, name: d.name, memoryUsedBytes: mem.total - mem.free,
+                                    memoryTotalBytes: mem.total, utilization: d.utilization())
+        }
     }
 }
 

@@ -20,7 +20,7 @@ struct DaemonConfig: Equatable {
     static let topKeys: Set<String> = ["socket", "socket_group", "socket_mode", "threads", "max_frame_bytes", "max_output_bytes",
                                        "metrics_port", "admin_uids", "model_dir", "models"]
     static let modelKeys: Set<String> = ["path", "precision", "max_batch_size", "max_queue_delay_us", "max_queue_size",
-                                         "preferred_batch_sizes", "instances"]
+                                         "preferred_batch_sizes", "instances", "gpu", "gpu_max_batch_size"]
 
     /// The fetch cache's model folder: $UNIRT_CACHE/models, else .cache/models under the working directory.
     static var cacheModels: String {
@@ -117,6 +117,8 @@ struct DaemonConfig: Equatable {
                     if let n = try int("cpu", in: it, "\(key).instances.cpu", 0...64) { s.cpuInstances = n }
                     if let n = try int("gpu", in: it, "\(key).instances.gpu", 0...64) { s.gpuInstances = n }
                 }
+                if let g = try ints("gpu", in: m, "\(key).gpu") { s.gpuDevices = g }
+                s.gpuMaxBatchSize = try int("gpu_max_batch_size", in: m, "\(key).gpu_max_batch_size", 0...1024)
                 do { try s.validate(model: name) } catch let e as ServingError { throw DaemonError("\(file): \(e.message)") }
                 c.models[name] = s
             }

@@ -3,8 +3,11 @@
 
 For each case the two runtimes are timed in turns (A B A B …) on the same real
 inputs with the same thread count (ONNX Runtime: intra-op threads = T, inter-op
-1, all graph optimizations on). Prints each median and the ratio, and saves the
-results with a description of the machine under bench/results/.
+1, all graph optimizations on). Each runtime runs in its own process (ONNX
+Runtime in a worker that imports only numpy and onnxruntime), so each peak RSS
+(VmHWM) is its own; the worker's includes the Python interpreter and numpy. Prints each median, the speed ratio and both peak
+RSS, and saves the results with a description of the machine under
+bench/results/.
 
 ONNX Runtime cannot run the shipped YuNet and SFace files (opset-21 blockwise
 DequantizeLinear; SFace's dangling inputs), so it runs float copies of the same
@@ -24,12 +27,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-import onnxtools  # noqa: E402
 
 CACHE = Path(os.environ.get("UNIRT_CACHE", ROOT / ".cache"))
 UNIRT = os.environ.get("UNIRT", str(ROOT / ".build/release/unirt"))
@@ -55,6 +55,10 @@ def machine() -> dict:
 
 def ort_model(name: str, batch: int) -> bytes:
     """The model ONNX Runtime runs: float copy, initializers out of the inputs, batch set."""
+    # Imported here so that the ONNX Runtime worker process does not load them.
+    import onnx
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import onnxtools
     src = CACHE / "models" / f"{name}.onnx"
     m = onnx.load(str(src))
     if name in ("yunet", "sface"):
@@ -86,15 +90,56 @@ def inputs_for(name: str, batch: int, size: int) -> dict:
             "style_weights": np.load(ref / "multistyle26/in/style_weights.npy")}
 
 
-def time_ort(sess, feed, iters: int) -> float:
-    for _ in range(2):
-        sess.run(None, feed)
-    ts = []
-    for _ in range(iters):
-        t = time.perf_counter()
-        sess.run(None, feed)
-        ts.append(time.perf_counter() - t)
-    return float(np.median(ts)) * 1000
+def ort_worker(model: str, inputs: str, threads: int) -> None:
+    """ONNX Runtime in its own process: answers `time N` with the median ms of
+    N runs (after 2 warm-ups) and `rss` with its peak RSS in bytes."""
+    import resource
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.log_severity_level = 3
+    sess = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
+    feed = dict(np.load(inputs))
+    for line in sys.stdin:
+        cmd = line.split()
+        if cmd[0] == "time":
+            for _ in range(2):
+                sess.run(None, feed)
+            ts = []
+            for _ in range(int(cmd[1])):
+                t = time.perf_counter()
+                sess.run(None, feed)
+                ts.append(time.perf_counter() - t)
+            print(float(np.median(ts)) * 1000, flush=True)
+        elif cmd[0] == "rss":
+            # VmHWM: Linux's ru_maxrss would include the parent's peak.
+            hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")]
+            kib = int(hwm[0].split()[1]) if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            print(kib * 1024, flush=True)
+        else:
+            return
+
+
+class OrtProcess:
+    """A running ort_worker for one case."""
+
+    def __init__(self, model: bytes, feed: dict, threads: int, tmp: Path, case: str):
+        mp, ip = tmp / f"{case}.onnx", tmp / f"{case}-inputs.npz"
+        mp.write_bytes(model)
+        np.savez(ip, **feed)
+        self.proc = subprocess.Popen([sys.executable, __file__, "--ort-worker", str(mp), str(ip), str(threads)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def ask(self, line: str) -> float:
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        return float(self.proc.stdout.readline())
+
+    def close(self) -> None:
+        self.proc.stdin.write("quit\n")
+        self.proc.stdin.flush()
+        self.proc.wait()
 
 
 def time_unirt(name: str, feed: dict, batch: int, threads: int, iters: int, tmp: Path) -> dict:
@@ -118,7 +163,11 @@ def main() -> None:
     ap.add_argument("--iterations", type=int, default=10, help="timed runs per round")
     ap.add_argument("--only", default="", help="comma-separated case names")
     ap.add_argument("--out", default=str(ROOT / "bench/results"))
+    ap.add_argument("--ort-worker", nargs=3, metavar=("MODEL", "INPUTS", "THREADS"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.ort_worker:
+        ort_worker(args.ort_worker[0], args.ort_worker[1], int(args.ort_worker[2]))
+        return
 
     cases = [("sface_b1", "sface", 1, 0), ("sface_b8", "sface", 8, 0),
              ("yunet_640", "yunet", 1, 0), ("multistyle26_512", "multistyle26", 1, 512)]
@@ -131,24 +180,23 @@ def main() -> None:
         tmp = Path(td)
         for case, name, batch, size in cases:
             feed = inputs_for(name, batch, size)
-            so = ort.SessionOptions()
-            so.intra_op_num_threads = args.threads
-            so.inter_op_num_threads = 1
-            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            so.log_severity_level = 3
-            sess = ort.InferenceSession(ort_model(name, batch), so, providers=["CPUExecutionProvider"])
+            worker = OrtProcess(ort_model(name, batch), feed, args.threads, tmp, case)
             ort_ms, uni_ms, uni_rss = [], [], []
             for _ in range(args.rounds):
-                ort_ms.append(time_ort(sess, feed, args.iterations))
+                ort_ms.append(worker.ask(f"time {args.iterations}"))
                 r = time_unirt(name, feed, batch, args.threads, args.iterations, tmp)
                 uni_ms.append(r["p50_ms"])
                 uni_rss.append(r["peak_rss_bytes"])
+            ort_rss = int(worker.ask("rss"))
+            worker.close()
             o, u = float(np.median(ort_ms)), float(np.median(uni_ms))
             row = {"case": case, "batch": batch, "threads": args.threads, "ort_ms": o, "unirt_ms": u,
-                   "speedup": o / u, "unirt_peak_rss_bytes": int(max(uni_rss)),
-                   "ort_rounds_ms": ort_ms, "unirt_rounds_ms": uni_ms}
+                   "speedup": o / u, "unirt_peak_rss_bytes": int(max(uni_rss)), "ort_peak_rss_bytes": ort_rss,
+                   "rss_ratio": max(uni_rss) / ort_rss, "ort_rounds_ms": ort_ms, "unirt_rounds_ms": uni_ms}
             results.append(row)
-            print(f"{case:18s} ORT {o:9.2f} ms   unirt {u:9.2f} ms   unirt/ORT speed {o / u:5.2f}x", flush=True)
+            print(f"{case:18s} ORT {o:9.2f} ms   unirt {u:9.2f} ms   unirt/ORT speed {o / u:5.2f}x   "
+                  f"peak RSS ORT {ort_rss / 2**20:7.1f} MiB unirt {max(uni_rss) / 2**20:7.1f} MiB "
+                  f"({max(uni_rss) / ort_rss:4.2f}x)", flush=True)
 
     report = {"machine": machine(), "threads": args.threads, "rounds": args.rounds, "results": results}
     out = Path(args.out)
@@ -158,9 +206,12 @@ def main() -> None:
     lines = [f"# unirt vs ONNX Runtime, CPU, {args.threads} threads ({report['machine']['date']})", "",
              f"Machine: {report['machine']['cpu']}, {report['machine']['cores']} cores, "
              f"SIMD {' '.join(report['machine']['simd'])}; onnxruntime {report['machine']['onnxruntime']}", "",
-             "| case | ONNX Runtime p50 ms | unirt p50 ms | speed ratio |", "|---|---|---|---|"]
+             "| case | ONNX Runtime p50 ms | unirt p50 ms | speed ratio | ORT peak RSS MiB | unirt peak RSS MiB | RSS ratio |",
+             "|---|---|---|---|---|---|---|"]
     for r in results:
-        lines.append(f"| {r['case']} | {r['ort_ms']:.2f} | {r['unirt_ms']:.2f} | {r['speedup']:.2f}× |")
+        lines.append(f"| {r['case']} | {r['ort_ms']:.2f} | {r['unirt_ms']:.2f} | {r['speedup']:.2f}× | "
+                     f"{r['ort_peak_rss_bytes'] / 2**20:.1f} | {r['unirt_peak_rss_bytes'] / 2**20:.1f} | "
+                     f"{r['rss_ratio']:.2f}× |")
     (out / "cpu-vs-ort-latest.md").write_text("\n".join(lines) + "\n")
     print(f"saved {out / f'cpu-vs-ort-{stamp}.json'}")
 

@@ -17,7 +17,8 @@ INT8 plans of the three real models with `unirt build`, and measures:
   weights, per channel, MinMax and Entropy calibration on the same crops) on the same
   evaluation faces, against ONNX Runtime FP32.
 - Speed: `unirt bench` of each plan (SFace b8, YuNet 640, 2 threads) and ONNX Runtime
-  FP32/INT8 on SFace b8.
+  FP32/INT8 on SFace b8, one after the other (a rough figure; bench/int8-speed.py
+  times the same plans interleaved against ONNX Runtime FP32 and static INT8).
 
 Results go to bench/results/quant-accuracy.json and quant-accuracy.md with the machine.
 

@@ -112,6 +112,8 @@ void unirt_gemm_u8s8_compute_u8(const void *pw, const void *px, size_t mb, size_
 void unirt_dwconv_u8s8_compute_f32(const uint8_t *x, int32_t x_zero_point, const int8_t *weights,
                                    const unirt_conv2d_geometry *g, const float *channel_scale,
                                    const unirt_epilogue *ep, float *y, size_t cb, size_t ce) {
+    if (unirt_dwconv_u8s8_try_avx512(x, x_zero_point, weights, g, channel_scale, ep, 1.0f, 0, y, NULL, cb, ce))
+        return;
     PICK(unirt_dwconv_u8s8_compute)(x, x_zero_point, weights, g, channel_scale, ep, 1.0f, 0, y,
                                     NULL, cb, ce);
 }
@@ -120,6 +122,9 @@ void unirt_dwconv_u8s8_compute_u8(const uint8_t *x, int32_t x_zero_point, const 
                                   const unirt_conv2d_geometry *g, const float *channel_scale,
                                   const unirt_epilogue *ep, float out_scale, int32_t out_zero_point,
                                   uint8_t *y, size_t cb, size_t ce) {
+    if (unirt_dwconv_u8s8_try_avx512(x, x_zero_point, weights, g, channel_scale, ep, out_scale, out_zero_point,
+                                     NULL, y, cb, ce))
+        return;
     PICK(unirt_dwconv_u8s8_compute)(x, x_zero_point, weights, g, channel_scale, ep, out_scale,
                                     out_zero_point, NULL, y, cb, ce);
 }

@@ -4,6 +4,14 @@
 #include "kernels_internal.h"
 #include <string.h>
 
+/* d[j] = s[2j]: the stride-2 gather of strided convolutions (a first layer
+ * spends most of its time here). Cloned per ISA and resolved once at load
+ * time; pure data movement, so every clone gives the same bits. */
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void copy_stride2(float *d, const float *s, size_t n) {
+    for (size_t j = 0; j < n; j++) d[j] = s[2 * j];
+}
+
 void unirt_im2col_compute(const float *x, const unirt_conv2d_geometry *g, size_t cb, size_t ce,
                           size_t pos_begin, size_t pos_end, float *cols) {
     const size_t n = pos_end - pos_begin, plane = g->in_h * g->in_w;
@@ -26,14 +34,24 @@ void unirt_im2col_compute(const float *x, const unirt_conv2d_geometry *g, size_t
                         const float *src = xc + iy * W;
                         const ptrdiff_t ix0 = (ptrdiff_t)(ox0 * g->stride_w + kx * g->dilation_w) - (ptrdiff_t)g->pad_left;
                         const ptrdiff_t sw = (ptrdiff_t)g->stride_w;
-                        if (sw == 1 && ix0 >= 0 && ix0 + (ptrdiff_t)run <= W) {
-                            memcpy(dst, src + ix0, run * sizeof(float));
+                        /* Columns j in [lo, hi) read inside the row; the rest are padding. */
+                        size_t lo = ix0 >= 0 ? 0 : (size_t)((-ix0 + sw - 1) / sw);
+                        const ptrdiff_t last = W - 1 - ix0;
+                        size_t hi = last < 0 ? 0 : (size_t)(last / sw) + 1;
+                        if (hi > run) hi = run;
+                        if (lo > hi) lo = hi;
+                        memset(dst, 0, lo * sizeof(float));
+                        const float *s0 = src + ix0 + (ptrdiff_t)lo * sw;
+                        float *d0 = dst + lo;
+                        const size_t count = hi - lo;
+                        if (sw == 1) {
+                            memcpy(d0, s0, count * sizeof(float));
+                        } else if (sw == 2) {
+                            copy_stride2(d0, s0, count);
                         } else {
-                            for (size_t j = 0; j < run; j++) {
-                                ptrdiff_t ix = ix0 + (ptrdiff_t)j * sw;
-                                dst[j] = ix >= 0 && ix < W ? src[ix] : 0.0f;
-                            }
+                            for (size_t j = 0; j < count; j++) d0[j] = s0[(ptrdiff_t)j * sw];
                         }
+                        memset(dst + hi, 0, (run - hi) * sizeof(float));
                     }
                     p += run;
                 }

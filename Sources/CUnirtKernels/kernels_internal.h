@@ -109,6 +109,13 @@ UNIRT_DECLARE_BOTH(void, unirt_dwconv_u8s8_compute,
                     const float *channel_scale, const unirt_epilogue *ep, float out_scale,
                     int32_t out_zp, float *yf, uint8_t *yq, size_t cb, size_t ce))
 
+/* The AVX-512 INT8 depthwise kernel (dwconv_u8s8_avx512.c): runs and returns 1
+ * when the CPU has it and the shape is 3x3 stride 1 or 2, else returns 0. */
+int32_t unirt_dwconv_u8s8_try_avx512(const uint8_t *x, int32_t xzp, const int8_t *w,
+                                     const unirt_conv2d_geometry *g, const float *channel_scale,
+                                     const unirt_epilogue *ep, float out_scale, int32_t out_zp,
+                                     float *yf, uint8_t *yq, size_t cb, size_t ce);
+
 UNIRT_DECLARE_BOTH(void, unirt_conv_direct_compute,
                    (const float *x, const float *packed, const unirt_conv2d_geometry *g,
                     const unirt_epilogue *ep, float *y, size_t ob, size_t oe, size_t rb, size_t re))

@@ -8,7 +8,8 @@
 /// name. Index arithmetic is 64-bit; grids are 1-D grid-stride loops unless noted.
 public enum CUDAKernelSource {
     /// The kernels every plan may launch, by base name.
-    public static let kernels = ["unary", "binary", "conv_epilogue", "channel_affine", "pool2d", "global_pool",
+    public static let kernels = ["unary", "binary", "conv_epilogue", "conv_epilogue_vec", "gather_nhwc_vec", "conv_small_nhwc",
+                                 "channel_affine", "pool2d", "global_pool",
                                  "resize2d", "transpose", "copy_slice", "pad", "instance_norm", "reduce",
                                  "to_f32", "from_f32"]
 
@@ -99,18 +100,56 @@ template <class T> __device__ void binary_k(T *y, const T *a, const T *b, i64 n,
     }
 }
 
-/* After a convolution: y = act(y + bias[c] (+ z)) (+ z), channel c = (i / hw) % C. */
-template <class T> __device__ void conv_epilogue_k(T *y, const T *bias, const T *z, const T *slope, i64 n, int C,
-                                                   i64 hw, int op, float a, float b, int residualBefore) {
+/* After a convolution: y = act(y + bias (+ z)) (+ z). biasMode 0: none; 1: one float per channel;
+ * 2: one float per output position and channel, in the activation's layout (index i mod C·hw).
+ * Channel c = i mod C (nhwc) or (i / hw) mod C. op 16 is PRelu with one float slope per channel. */
+__device__ __forceinline__ float epilogue_value(float v, float bias, float zv, bool hasZ, float slope, int op,
+                                                float a, float b, int before) {
+    v += bias;
+    if (hasZ && before) v += zv;
+    if (op == 16) v = v >= 0.f ? v : v * slope;
+    else v = act(op, v, a, b);
+    if (hasZ && !before) v += zv;
+    return v;
+}
+
+template <class T> __device__ void conv_epilogue_k(T *y, const float *bias, int biasMode, const T *z,
+                                                   const float *slope, i64 n, int C, i64 hw, int nhwc, int op,
+                                                   float a, float b, int before) {
+    const i64 chw = (i64)C * hw;
     GRID_LOOP(i, n) {
-        int c = (int)((i / hw) % C);
-        float v = ld(y, i);
-        if (bias) v += ld(bias, c);
-        if (z && residualBefore) v += ld(z, i);
-        if (op == 16) { float s = ld(slope, c); v = v >= 0.f ? v : v * s; }
-        else v = act(op, v, a, b);
-        if (z && !residualBefore) v += ld(z, i);
-        st(y, i, v);
+        int c = nhwc ? (int)(i % C) : (int)((i / hw) % C);
+        float bv = biasMode == 1 ? bias[c] : (biasMode == 2 ? bias[i % chw] : 0.f);
+        st(y, i, epilogue_value(ld(y, i), bv, z ? ld(z, i) : 0.f, z != nullptr, op == 16 ? slope[c] : 0.f, op, a, b,
+                                before));
+    }
+}
+
+/* The same epilogue over 16-byte vectors of an NHWC tensor: C a multiple of the vector width (16 / sizeof(T)),
+ * y and z 16-byte aligned; nvec = n / width. */
+struct alignas(16) Vec16 { unsigned int w[4]; };
+
+template <class T> __device__ void conv_epilogue_vec_k(T *y, const float *bias, int biasMode, const T *z,
+                                                       const float *slope, i64 nvec, int C, i64 hw, int op,
+                                                       float a, float b, int before) {
+    constexpr int V = 16 / sizeof(T);
+    const i64 chw = (i64)C * hw;
+    GRID_LOOP(j, nvec) {
+        const i64 i0 = j * V;
+        Vec16 yv = reinterpret_cast<const Vec16 *>(y)[j];
+        Vec16 zv = {{0u, 0u, 0u, 0u}};
+        if (z) zv = reinterpret_cast<const Vec16 *>(z)[j];
+        const int c0 = (int)(i0 % C);
+        const i64 m0 = i0 % chw;
+        T *ye = reinterpret_cast<T *>(&yv);
+        const T *ze = reinterpret_cast<const T *>(&zv);
+#pragma unroll
+        for (int k = 0; k < V; ++k) {
+            float bv = biasMode == 1 ? bias[c0 + k] : (biasMode == 2 ? bias[m0 + k] : 0.f);
+            st(ye, k, epilogue_value(ld(ye, k), bv, ld(ze, k), z != nullptr, op == 16 ? slope[c0 + k] : 0.f, op, a, b,
+                                     before));
+        }
+        reinterpret_cast<Vec16 *>(y)[j] = yv;
     }
 }
 
@@ -119,6 +158,68 @@ template <class T> __device__ void channel_affine_k(T *y, const T *x, const floa
     GRID_LOOP(i, n) {
         int c = (int)((i / hw) % C);
         st(y, i, ld(x, i) * scale[c] + shift[c]);
+    }
+}
+
+/* y[n, oh, ow, :] = x[n, oh·sh, ow·sw, :] for NHWC tensors, 16 bytes per thread; CV = channels / (16 / sizeof(T)). */
+template <class T> __device__ void gather_nhwc_vec_k(T *y, const T *x, i64 nvec, int CV, int OH, int OW, int H, int W,
+                                                     int sh, int sw) {
+    GRID_LOOP(j, nvec) {
+        i64 p = j / CV; int cv = (int)(j % CV);
+        int ow = (int)(p % OW); i64 t = p / OW; int oh = (int)(t % OH); i64 n = t / OH;
+        i64 src = ((n * H + (i64)oh * sh) * W + (i64)ow * sw) * CV + cv;
+        reinterpret_cast<Vec16 *>(y)[j] = reinterpret_cast<const Vec16 *>(x)[src];
+    }
+}
+
+/* Direct convolution for few input channels (a first layer) with the conv epilogue fused: x read through
+ * strides (sn, sc, sh, sw: NCHW or NHWC), y NHWC [N, OH, OW, Co]; w float [KH][KW][Ci][Co] copied to dynamic
+ * shared memory; one thread per output pixel and 8 consecutive output channels (Co a multiple of 8). */
+template <class T> __device__ void conv_small_nhwc_k(T *y, const T *x, const float *w, const float *bias, int biasMode,
+                                                     const T *z, const float *slope, int N, int Ci, int H, int W,
+                                                     i64 sn, i64 sc, i64 sh, i64 sw, int Co, int OH, int OW, int KH,
+                                                     int KW, int strh, int strw, int padh, int padw, int op, float a,
+                                                     float b, int before) {
+    extern __shared__ float ws[];
+    const int taps = KH * KW * Ci;
+    for (int i = threadIdx.x; i < taps * Co; i += blockDim.x) ws[i] = w[i];
+    __syncthreads();
+    const int G = Co / 8;
+    const i64 total = (i64)N * OH * OW * G;
+    const i64 chw = (i64)Co * OH * OW;
+    GRID_LOOP(j, total) {
+        int g = (int)(j % G); i64 p = j / G;
+        int ow = (int)(p % OW); i64 t = p / OW; int oh = (int)(t % OH); i64 n = t / OH;
+        float acc[8];
+#pragma unroll
+        for (int k = 0; k < 8; ++k) acc[k] = 0.f;
+        for (int r = 0; r < KH; ++r) {
+            int ih = oh * strh - padh + r;
+            if (ih < 0 || ih >= H) continue;
+            for (int q = 0; q < KW; ++q) {
+                int iw = ow * strw - padw + q;
+                if (iw < 0 || iw >= W) continue;
+                for (int c = 0; c < Ci; ++c) {
+                    float xv = ld(x, n * sn + c * sc + ih * sh + iw * sw);
+                    const float *wr = ws + ((r * KW + q) * Ci + c) * Co + g * 8;
+#pragma unroll
+                    for (int k = 0; k < 8; ++k) acc[k] += xv * wr[k];
+                }
+            }
+        }
+        Vec16 buf[sizeof(T) * 8 / 16];
+        T *o = reinterpret_cast<T *>(buf);
+        const i64 i0 = p * Co + g * 8;
+#pragma unroll
+        for (int k = 0; k < 8; ++k) {
+            const i64 i = i0 + k;
+            const int c = g * 8 + k;
+            float bv = biasMode == 1 ? bias[c] : (biasMode == 2 ? bias[i % chw] : 0.f);
+            st(o, k, epilogue_value(acc[k], bv, z ? ld(z, i) : 0.f, z != nullptr, op == 16 ? slope[c] : 0.f, op, a, b,
+                                    before));
+        }
+#pragma unroll
+        for (int v = 0; v < (int)(sizeof(T) * 8 / 16); ++v) reinterpret_cast<Vec16 *>(y + i0)[v] = buf[v];
     }
 }
 
@@ -267,8 +368,19 @@ template <class T> __device__ void from_f32_k(T *y, const float *x, i64 n) { GRI
 #define UNIRT_INSTANTIATE(T, S)                                                                                   \
 extern "C" __global__ void unary_##S(T *y, const T *x, i64 n, int op, float a, float b) { unary_k(y, x, n, op, a, b); } \
 extern "C" __global__ void binary_##S(T *y, const T *a, const T *b, i64 n, int op, Bcast g) { binary_k(y, a, b, n, op, g); } \
-extern "C" __global__ void conv_epilogue_##S(T *y, const T *bias, const T *z, const T *slope, i64 n, int C, i64 hw, \
-    int op, float a, float b, int before) { conv_epilogue_k(y, bias, z, slope, n, C, hw, op, a, b, before); } \
+extern "C" __global__ void conv_epilogue_##S(T *y, const float *bias, int biasMode, const T *z, const float *slope, \
+    i64 n, int C, i64 hw, int nhwc, int op, float a, float b, int before) \
+    { conv_epilogue_k(y, bias, biasMode, z, slope, n, C, hw, nhwc, op, a, b, before); } \
+extern "C" __global__ void conv_epilogue_vec_##S(T *y, const float *bias, int biasMode, const T *z, const float *slope, \
+    i64 nvec, int C, i64 hw, int op, float a, float b, int before) \
+    { conv_epilogue_vec_k(y, bias, biasMode, z, slope, nvec, C, hw, op, a, b, before); } \
+extern "C" __global__ void gather_nhwc_vec_##S(T *y, const T *x, i64 nvec, int CV, int OH, int OW, int H, int W, \
+    int sh, int sw) { gather_nhwc_vec_k(y, x, nvec, CV, OH, OW, H, W, sh, sw); } \
+extern "C" __global__ void conv_small_nhwc_##S(T *y, const T *x, const float *w, const float *bias, int biasMode, \
+    const T *z, const float *slope, int N, int Ci, int H, int W, i64 sn, i64 sc, i64 sh, i64 sw, int Co, int OH, \
+    int OW, int KH, int KW, int strh, int strw, int padh, int padw, int op, float a, float b, int before) \
+    { conv_small_nhwc_k(y, x, w, bias, biasMode, z, slope, N, Ci, H, W, sn, sc, sh, sw, Co, OH, OW, KH, KW, strh, strw, \
+                        padh, padw, op, a, b, before); } \
 extern "C" __global__ void channel_affine_##S(T *y, const T *x, const float *sc, const float *sh, i64 n, int C, i64 hw) \
     { channel_affine_k(y, x, sc, sh, n, C, hw); } \
 extern "C" __global__ void pool2d_##S(T *y, const T *x, i64 planes, int H, int W, int OH, int OW, int kh, int kw, \

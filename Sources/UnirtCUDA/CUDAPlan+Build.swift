@@ -17,19 +17,27 @@ extension CUDAPlan {
             if let c = graph.initializers[name] { return c }
             return specialized.inputShapes[name] == nil ? values[name]?.constant : nil
         }
+        let graphOutputs = Set(graph.outputs.map(\.name))
+        // BatchNormalization before a convolution folds into its filters and a bias map.
+        var nodes = graph.nodes
+        preConvFolds = Self.foldPreConvBatchNorms(&nodes, graphOutputs: graphOutputs, info: info, constant: constant)
+        let nhwc = planLayout(nodes, graphOutputs: graphOutputs, info: info, constant: constant)
+        nhwcValues = nhwc
 
-        // Activations: every non-constant value; aliases share their root.
+        // Activations: every non-constant value; aliases share their root, except a
+        // reshape of an NHWC tensor, which is a transposing copy into NCHW.
         var root: [String: String] = [:]
         func rootOf(_ v: String) -> String { var r = v; while let n = root[r], n != r { r = n }; return r }
         var problems: [String] = []
-        for node in graph.nodes {
+        for node in nodes {
             for v in node.inputs + node.outputs where !v.isEmpty && constant(v) == nil {
                 let i = info(v)
                 if !i.dtype.isFloating {
                     problems.append("\(node.opType) '\(node.name)': value '\(v)' is \(i.dtype.rawValue) at run time")
                 }
             }
-            if cudaAliasOps.contains(node.op), let x = node.inputs.first, constant(x) == nil, let y = node.outputs.first {
+            if cudaAliasOps.contains(node.op), let x = node.inputs.first, constant(x) == nil, let y = node.outputs.first,
+               nhwc.contains(x) == nhwc.contains(y) {
                 root[y] = rootOf(x)
             }
         }
@@ -46,11 +54,11 @@ extension CUDAPlan {
             last[r] = max(last[r] ?? s, s)
         }
         for i in graph.inputs { touch(i.name, -1) }
-        for (s, node) in graph.nodes.enumerated() {
+        for (s, node) in nodes.enumerated() {
             for v in node.inputs { touch(v, s) }
             for v in node.outputs { touch(v, s) }
         }
-        for o in graph.outputs { touch(o.name, graph.nodes.count) }
+        for o in graph.outputs { touch(o.name, nodes.count) }
         let roots = first.keys.sorted()
         let requests = roots.map { r in
             // Element counts rounded to 64 so that every buffer starts 128-byte aligned in both precisions.
@@ -65,7 +73,8 @@ extension CUDAPlan {
         for (i, r) in roots.enumerated() { offsetOf[r] = offsets[i] }
 
         var uploaded: [String: CUdeviceptr] = [:]
-        func ptr(_ name: String) throws -> CUdeviceptr {
+        /// A value's memory in its stored layout (constants uploaded on first use).
+        func physical(_ name: String) throws -> CUdeviceptr {
             if let c = constant(name) {
                 if let p = uploaded[name] { return p }
                 let p = try upload(floats: c.floats)
@@ -75,25 +84,52 @@ extension CUDAPlan {
             guard let off = offsetOf[rootOf(name)] else { preconditionFailure("value \(name) has no arena slot") }
             return arena + CUdeviceptr(off * elem)
         }
+        // Layout conversions, made once per value just before its first reader that needs them.
+        var nchwCopies: [String: CUdeviceptr] = [:], nhwcCopies: [String: CUdeviceptr] = [:]
+        func asNCHW(_ name: String) throws -> CUdeviceptr {
+            guard nhwc.contains(name) else { return try physical(name) }
+            if let p = nchwCopies[name] { return p }
+            let s = info(name).shape
+            let p = try alloc(s.reduce(1, *) * elem)
+            layoutTransposeStep(to: p, from: try physical(name), nchwShape: s, toNHWC: false)
+            nchwCopies[name] = p
+            return p
+        }
+        func asNHWC(_ name: String) throws -> CUdeviceptr {
+            if nhwc.contains(name) || constant(name) != nil { return try physical(name) }
+            if let p = nhwcCopies[name] { return p }
+            let s = info(name).shape
+            let p = try alloc(s.reduce(1, *) * elem)
+            layoutTransposeStep(to: p, from: try physical(name), nchwShape: s, toNHWC: true)
+            nhwcCopies[name] = p
+            return p
+        }
 
         // Pinned staging for graph inputs and outputs (float32 on the host side).
         var pinnedBytes = 0
         var ins: [(String, [Int], Int, CUdeviceptr)] = []
+        currentNode = "input"
         for i in graph.inputs {
             let shape = info(i.name).shape
             let n = shape.reduce(1, *)
             let dev = try alloc(n * 4)
             ins.append((i.name, shape, pinnedBytes, dev))
             pinnedBytes += (n * 4 + 255) / 256 * 256
-            launchStep("from_f32", count: n, KernelArgs([.ptr(try ptr(i.name)), .ptr(dev), .i64(Int64(n))]))
+            launchStep("from_f32", count: n, KernelArgs([.ptr(try physical(i.name)), .ptr(dev), .i64(Int64(n))]))
         }
         inputSlots = ins
 
         var choices: [(String, String, String)] = []
         var unsupported: [String] = []
-        for node in graph.nodes {
+        for node in nodes {
+            currentNode = node.name
+            // Operators without an NHWC kernel read NCHW copies of NHWC inputs.
+            let aware = nhwc.contains(node.outputs.first ?? "")
+            let ptr: (String) throws -> CUdeviceptr = aware ? physical : { v in
+                node.outputs.contains(v) ? try physical(v) : try asNCHW(v)
+            }
             do {
-                let label = try lower(node, info: info, constant: constant, ptr: ptr)
+                let label = try lower(node, info: info, constant: constant, ptr: ptr, physical: physical, nhwcInput: asNHWC)
                 choices.append((node.name, node.opType, label))
             } catch let e as CUDAError where e.code == .unsupported {
                 unsupported.append(e.message)
@@ -106,24 +142,29 @@ extension CUDAPlan {
         kernelChoices = choices
 
         var outs: [(String, [Int], Int, CUdeviceptr)] = []
+        currentNode = "output"
         for o in graph.outputs {
             let shape = info(o.name).shape
             let n = shape.reduce(1, *)
             let dev = try alloc(n * 4)
             outs.append((o.name, shape, pinnedBytes, dev))
             pinnedBytes += (n * 4 + 255) / 256 * 256
-            launchStep("to_f32", count: n, KernelArgs([.ptr(dev), .ptr(try ptr(o.name)), .i64(Int64(n))]))
+            launchStep("to_f32", count: n, KernelArgs([.ptr(dev), .ptr(try asNCHW(o.name)), .i64(Int64(n))]))
         }
         outputSlots = outs
+        currentNode = ""
         var host: UnsafeMutableRawPointer?
         try libs.check(libs.driver.cuMemAllocHost_v2!(&host, max(pinnedBytes, 256)), "cuMemAllocHost(\(pinnedBytes) bytes)")
         pinned = host
-        if workspaceBytes > 0 { workspace = try alloc(workspaceBytes) }
+        try ensureWorkspace(workspaceBytes)
     }
 
     /// Lowers one node to steps; returns what runs it. Throws `.unsupported` with a reason.
+    /// `ptr` gives each value in the layout this node reads and writes, `physical` in its
+    /// stored layout, `nhwcInput` an NHWC view of a convolution input.
     func lower(_ node: Node, info: (String) -> ValueInfo, constant: (String) -> Tensor?,
-               ptr: (String) throws -> CUdeviceptr) throws -> String {
+               ptr: (String) throws -> CUdeviceptr, physical: (String) throws -> CUdeviceptr,
+               nhwcInput: (String) throws -> CUdeviceptr) throws -> String {
         func refuse(_ why: String) -> CUDAError { CUDAError(.unsupported, "\(node.opType) '\(node.name)': \(why)") }
         let out = node.outputs.first ?? ""
         let y = info(out)
@@ -135,9 +176,11 @@ extension CUDAPlan {
                                                       .i32(op.rawValue), .f32(a), .f32(b)]))
             return "unary"
         }
+        let nhwcOut = nhwcValues.contains(out)
         func binary(_ op: CUDAKernelSource.Binary) throws -> String {
-            let a = info(input(0)).shape, b = info(input(1)).shape
-            let g = try CUDAPlan.broadcast(out: y.shape, a: a, b: b)
+            var a = info(input(0)).shape, b = info(input(1)).shape, o = y.shape
+            if nhwcOut { (a, b, o) = (Self.nhwcShape(a), Self.nhwcShape(b), Self.nhwcShape(o)) }
+            let g = try CUDAPlan.broadcast(out: o, a: a, b: b)
             launchStep("binary", count: n, KernelArgs([.ptr(try ptr(out)), .ptr(try ptr(input(0))), .ptr(try ptr(input(1))),
                                                        .i64(Int64(n)), .i32(op.rawValue), .i64s(g)]))
             return "binary"
@@ -149,6 +192,11 @@ extension CUDAPlan {
                 launchStep("unary", count: n, KernelArgs([.ptr(try ptr(out)), .ptr(try ptr(input(0))), .i64(Int64(n)),
                                                           .i32(U.identity.rawValue), .f32(0), .f32(0)]))
                 return "copy"
+            }
+            if nhwcValues.contains(input(0)) && !nhwcOut {
+                layoutTransposeStep(to: try physical(out), from: try physical(input(0)), nchwShape: info(input(0)).shape,
+                                    toNHWC: false)
+                return "transpose to NCHW"
             }
             return "alias"
         case .relu: return try unary(.relu)
@@ -194,13 +242,13 @@ extension CUDAPlan {
             let s = zip(sc.floats, v.floats).map { $0 / ($1 + eps).squareRoot() }
             let t = (0..<s.count).map { b.floats[$0] - m.floats[$0] * s[$0] }
             let x = info(input(0)).shape
-            let hw = x.dropFirst(2).reduce(1, *)
+            let hw = nhwcOut ? 1 : x.dropFirst(2).reduce(1, *)
             launchStep("channel_affine", count: n, KernelArgs([
                 .ptr(try ptr(out)), .ptr(try ptr(input(0))), .ptr(try upload(floats: s, f32: true)),
                 .ptr(try upload(floats: t, f32: true)), .i64(Int64(n)), .i32(Int32(x.count > 1 ? x[1] : 1)), .i64(Int64(hw))]))
             return "channel_affine"
         case .conv, .fusedConv:
-            return try lowerConv(node, info: info, constant: constant, ptr: ptr)
+            return try lowerConv(node, info: info, constant: constant, ptr: ptr, nhwcInput: nhwcInput)
         case .gemm, .matMul:
             return try lowerGemm(node, info: info, constant: constant, ptr: ptr)
         case .maxPool, .averagePool:

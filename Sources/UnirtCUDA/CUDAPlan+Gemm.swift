@@ -88,7 +88,7 @@ extension CUDAPlan {
         try libs.checkLt(api.cublasLtMatmulAlgoGetHeuristic!(h, desc, la, lb, ld, ld, pref, 1, &result, &count),
                          "choosing a GEMM algorithm for \(node.name)")
         guard count > 0 else { throw CUDAError(.api, "\(node.opType) '\(node.name)': cuBLASLt has no algorithm for \(m)×\(k)×\(n)") }
-        workspaceBytes = max(workspaceBytes, result.workspaceSize)
+        try ensureWorkspace(result.workspaceSize)
         let algo = UnsafeMutablePointer<cublasLtMatmulAlgo_t>.allocate(capacity: 1)
         algo.initialize(to: result.algo)
         algoBlobs.append(algo)
@@ -98,11 +98,65 @@ extension CUDAPlan {
         let cIn = cPtr != 0 ? cPtr : yPtr
         let lib = self.libs, stream = self.stream
         func raw(_ p: CUdeviceptr) -> UnsafeMutableRawPointer? { UnsafeMutableRawPointer(bitPattern: UInt(p)) }
-        steps.append { [unowned self] in
+        addStep("cublasLt") { [unowned self] in
             try lib.checkLt(api.cublasLtMatmul!(h, desc, scalars.pointers[0], raw(bPtr), la, raw(aPtr), lb, scalars.pointers[1],
                                                  raw(cIn), ld, raw(yPtr), ld, algo, raw(self.workspace), self.workspaceBytes, stream),
                              "GEMM \(node.name)")
         }
         return "cublasLt \(m)×\(k)×\(n)"
+    }
+
+    /// A 1×1 convolution over NHWC data as one GEMM: Y[rows, n] = X[rows, k] · W[n, k]ᵀ (+ bias per
+    /// output channel through cuBLASLt's BIAS epilogue), with `w` the filters [n, k] in the plan's
+    /// precision. In column-major terms Yᵀ[n, rows] = op_T(W view [k, n]) · X view [k, rows].
+    func gemmConv1x1Step(_ node: Node, rows: Int, k: Int, n: Int, x: CUdeviceptr, w: CUdeviceptr, bias: [Float]?,
+                         y: CUdeviceptr) throws -> String {
+        let api = libs.cublasLt
+        let h = try lt()
+        let dtype = Int32(precision.isHalf ? UNIRT_CUDA_R_16F : UNIRT_CUDA_R_32F)
+        var desc: cublasLtMatmulDesc_t?
+        try libs.checkLt(api.cublasLtMatmulDescCreate!(&desc, Int32(UNIRT_CUBLAS_COMPUTE_32F), Int32(UNIRT_CUDA_R_32F)),
+                         "matmul descriptor of \(node.name)")
+        func set<T>(_ attr: Int32, _ v: T) throws {
+            var v = v
+            try libs.checkLt(api.cublasLtMatmulDescSetAttribute!(desc, attr, &v, MemoryLayout<T>.size), "matmul attribute \(attr) of \(node.name)")
+        }
+        try set(Int32(UNIRT_CUBLASLT_MATMUL_DESC_TRANSA), Int32(UNIRT_CUBLAS_OP_T))
+        try set(Int32(UNIRT_CUBLASLT_MATMUL_DESC_TRANSB), Int32(UNIRT_CUBLAS_OP_N))
+        if let bias {
+            let b = try upload(floats: bias)
+            try set(Int32(UNIRT_CUBLASLT_MATMUL_DESC_EPILOGUE), Int32(UNIRT_CUBLASLT_EPILOGUE_BIAS))
+            try set(Int32(UNIRT_CUBLASLT_MATMUL_DESC_BIAS_POINTER), UInt64(b))
+        }
+        func layout(rows r: Int, cols c: Int) throws -> cublasLtMatrixLayout_t {
+            var l: cublasLtMatrixLayout_t?
+            try libs.checkLt(api.cublasLtMatrixLayoutCreate!(&l, dtype, UInt64(r), UInt64(c), Int64(r)), "matrix layout of \(node.name)")
+            return l!
+        }
+        let la = try layout(rows: k, cols: n), lb = try layout(rows: k, cols: rows), ld = try layout(rows: n, cols: rows)
+        var pref: cublasLtMatmulPreference_t?
+        try libs.checkLt(api.cublasLtMatmulPreferenceCreate!(&pref), "matmul preference")
+        var wsLimit = UInt64(Self.gemmWorkspace)
+        try libs.checkLt(api.cublasLtMatmulPreferenceSetAttribute!(pref, Int32(UNIRT_CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES),
+                                                                   &wsLimit, 8), "matmul preference workspace")
+        var result = cublasLtMatmulHeuristicResult_t()
+        var count: Int32 = 0
+        try libs.checkLt(api.cublasLtMatmulAlgoGetHeuristic!(h, desc, la, lb, ld, ld, pref, 1, &result, &count),
+                         "choosing a GEMM algorithm for \(node.name)")
+        guard count > 0 else { throw CUDAError(.api, "\(node.opType) '\(node.name)': cuBLASLt has no algorithm for \(rows)×\(k)×\(n)") }
+        try ensureWorkspace(result.workspaceSize)
+        let algo = UnsafeMutablePointer<cublasLtMatmulAlgo_t>.allocate(capacity: 1)
+        algo.initialize(to: result.algo)
+        algoBlobs.append(algo)
+        let scalars = KernelArgs([.f32(1), .f32(0)])
+        argPacks.append(scalars)
+        let lib = self.libs, stream = self.stream
+        func raw(_ p: CUdeviceptr) -> UnsafeMutableRawPointer? { UnsafeMutableRawPointer(bitPattern: UInt(p)) }
+        addStep("cublasLt 1x1") { [unowned self] in
+            try lib.checkLt(api.cublasLtMatmul!(h, desc, scalars.pointers[0], raw(w), la, raw(x), lb, scalars.pointers[1],
+                                                 raw(y), ld, raw(y), ld, algo, raw(self.workspace), self.workspaceBytes, stream),
+                             "GEMM \(node.name)")
+        }
+        return "cublasLt 1x1 as \(rows)×\(k)×\(n) GEMM"
     }
 }

@@ -15,6 +15,18 @@ public enum CUDAPrecision: String, Sendable, CaseIterable {
     var isHalf: Bool { self == .fp16 }
 }
 
+/// Memory layout of the 4-D activations of a GPU plan.
+public enum CUDALayout: String, Sendable, CaseIterable {
+    /// NHWC for FP16 plans whose convolutions are fed mostly by convolutions and
+    /// elementwise operators (few layout changes), NCHW otherwise.
+    case auto
+    /// Every activation NCHW, as in the model.
+    case nchw
+    /// FP16 plans: convolution outputs and the elementwise operators after them
+    /// NHWC, converted where another operator reads them. FP32 plans stay NCHW.
+    case nhwc
+}
+
 /// A specialized graph compiled for one GPU: every activation at a fixed offset
 /// of one device arena planned by liveness (`MemoryPlanner`), reshapes as
 /// aliases, weights uploaded once, one stream, pinned staging buffers for the
@@ -45,12 +57,26 @@ public final class CUDAPlan: @unchecked Sendable {
     public internal(set) var kernelChoices: [(node: String, op: String, kernel: String)] = []
     /// Why the steps run without a CUDA graph, when capture failed.
     public internal(set) var graphNote: String?
+    /// The layout requested at init.
+    public let layout: CUDALayout
+    /// Whether convolutions run NHWC (decided at build time from `layout`).
+    public internal(set) var usesNHWC = false
+    /// Layout conversions the plan runs (graph edges and operators without an NHWC kernel).
+    public internal(set) var layoutConversions = 0
 
     /// Graph inputs: name, element count, pinned offset (bytes), device f32 staging buffer.
     var inputSlots: [(name: String, shape: [Int], pinnedOffset: Int, device: CUdeviceptr)] = []
     var outputSlots: [(name: String, shape: [Int], pinnedOffset: Int, device: CUdeviceptr)] = []
     /// The compute sequence (conversion in, nodes, conversion out), each throwing on a failed launch.
     var steps: [() throws -> Void] = []
+    /// What each step runs, for `profileSteps`: "node name: kernel".
+    var stepLabels: [String] = []
+    /// The node being lowered, labelling the steps it appends.
+    var currentNode = ""
+    /// Activations stored NHWC (FP16 plans; see `planLayout`).
+    var nhwcValues: Set<String> = []
+    /// BatchNormalizations folded into the convolution after them, by convolution name.
+    var preConvFolds: [String: CUDAPreConvFold] = [:]
     /// Memory that kernel argument packs point into, kept alive with the plan.
     var argPacks: [KernelArgs] = []
     /// cuBLASLt algorithms chosen at build time, freed in deinit.
@@ -64,11 +90,13 @@ public final class CUDAPlan: @unchecked Sendable {
 
     /// Compiles `specialized` for `device`.
     /// - Parameter useGraph: capture the steps as a CUDA graph (default); false runs them one by one.
+    /// - Parameter layout: activation layout (FP16 plans only; FP32 plans run NCHW).
     /// - Throws: `CUDAError.unsupported` naming every operator it cannot run; `.api` when a CUDA call fails.
     public init(_ specialized: SpecializedGraph, device: CUDADevice, precision: CUDAPrecision = .fp32,
-                useGraph: Bool = true) throws {
+                useGraph: Bool = true, layout: CUDALayout = .auto) throws {
         self.specialized = specialized
         self.precision = precision
+        self.layout = layout
         self.device = device
         self.libs = device.libraries
         self.module = try CUDAModule.forDevice(device)
@@ -129,16 +157,83 @@ public final class CUDAPlan: @unchecked Sendable {
     }
 
     /// Enqueues a launch of `kernel` over `n` elements with a grid-stride grid.
-    func launchStep(_ kernel: String, count n: Int, block: Int = 256, grid: Int? = nil, _ args: KernelArgs) {
+    func launchStep(_ kernel: String, count n: Int, block: Int = 256, grid: Int? = nil, sharedBytes: Int = 0,
+                    _ args: KernelArgs) {
+        addStep(kernel, makeLaunch(kernel, count: n, block: block, grid: grid, sharedBytes: sharedBytes, args))
+    }
+
+    /// A launch of `kernel` over `n` elements with a grid-stride grid, as a step not yet enqueued.
+    func makeLaunch(_ kernel: String, count n: Int, block: Int = 256, grid: Int? = nil, sharedBytes: Int = 0,
+                    _ args: KernelArgs) -> () throws -> Void {
         let f = module.function(CUDAKernelSource.name(kernel, fp16: precision.isHalf))
         let blocks = grid ?? max(1, min((n + block - 1) / block, device.multiprocessors * 16))
         argPacks.append(args)
         let libs = self.libs
         let stream = self.stream
-        steps.append {
-            try libs.check(libs.driver.cuLaunchKernel!(f, UInt32(blocks), 1, 1, UInt32(block), 1, 1, 0, stream,
+        return {
+            try libs.check(libs.driver.cuLaunchKernel!(f, UInt32(blocks), 1, 1, UInt32(block), 1, 1, UInt32(sharedBytes), stream,
                                                        args.pointers, nil), "launch \(kernel)")
         }
+    }
+
+    /// Makes the shared library workspace at least `bytes` large (steps read it when they run).
+    /// Only called while building, before the CUDA graph is captured: a smaller workspace
+    /// it replaces is freed once the stream is idle.
+    func ensureWorkspace(_ bytes: Int) throws {
+        guard bytes > workspaceBytes || (bytes > 0 && workspace == 0) else { return }
+        let size = max(bytes, workspaceBytes)
+        if workspace != 0 {
+            try libs.check(libs.driver.cuStreamSynchronize!(stream), "workspace")
+            let old = workspace
+            _ = libs.driver.cuMemFree_v2!(old)
+            allocations.removeAll { $0 == old }
+            workspace = 0
+        }
+        workspace = try alloc(size)
+        workspaceBytes = size
+    }
+
+    /// GPU milliseconds of one run of `steps[start...]`: captured into a CUDA graph and
+    /// replayed `reps` times after a warm-up (launched directly where capture fails).
+    func measureSteps(from start: Int, reps: Int = 20) throws -> Double {
+        let d = libs.driver
+        let seq = Array(steps[start...])
+        let sync = { try self.libs.check(d.cuStreamSynchronize!(self.stream), "timing a tactic") }
+        for s in seq { try s() }
+        try sync()
+        var exec: CUgraphExec?
+        if d.cuStreamBeginCapture_v2!(stream, Int32(UNIRT_CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)) == 0 {
+            var ok = true
+            for s in seq where ok { ok = (try? s()) != nil }
+            var graph: CUgraph?
+            if d.cuStreamEndCapture!(stream, &graph) == 0, ok, let graph {
+                if d.cuGraphInstantiateWithFlags!(&exec, graph, 0) != 0 { exec = nil }
+                _ = d.cuGraphDestroy!(graph)
+            }
+        }
+        defer { if let exec { _ = d.cuGraphExecDestroy!(exec) } }
+        let once = {
+            if let exec { try self.libs.check(d.cuGraphLaunch!(exec, self.stream), "timing a tactic") } else { for s in seq { try s() } }
+        }
+        try once()
+        try sync()
+        let t0 = ContinuousClock.now
+        for _ in 0..<reps { try once() }
+        try sync()
+        let t = ContinuousClock.now - t0
+        return (Double(t.components.seconds) + Double(t.components.attoseconds) * 1e-18) * 1000 / Double(reps)
+    }
+
+    /// Removes `steps[range]` (a tactic that lost).
+    func dropSteps(_ range: Range<Int>) {
+        steps.removeSubrange(range)
+        stepLabels.removeSubrange(range)
+    }
+
+    /// Appends a compute step labelled with the node being lowered and what runs it.
+    func addStep(_ what: String, _ step: @escaping () throws -> Void) {
+        steps.append(step)
+        stepLabels.append(currentNode.isEmpty ? what : "\(currentNode): \(what)")
     }
 
     /// Runs the compute steps: replays the captured graph, or launches them one by one.
@@ -173,6 +268,9 @@ public final class CUDAPlan: @unchecked Sendable {
         graphExec = exec
     }
 
+    /// Number of compute steps (kernel launches and library calls) per run.
+    public var stepCount: Int { steps.count }
+
     /// Whether runs replay a captured CUDA graph.
     public var usesGraph: Bool { graphExec != nil }
 
@@ -203,6 +301,43 @@ public final class CUDAPlan: @unchecked Sendable {
                 let n = slot.shape.reduce(1, *)
                 let p = pinned!.advanced(by: slot.pinnedOffset).assumingMemoryBound(to: Float.self)
                 result[slot.name] = Tensor(shape: slot.shape, floats: Array(UnsafeBufferPointer(start: p, count: n)))
+            }
+            return result
+        }
+    }
+
+    /// Times every step alone: each is captured into its own CUDA graph (launched
+    /// directly where capture fails), replayed `iterations` times back to back and
+    /// the stream synchronized, so a step's time is its GPU time unless it is
+    /// shorter than a graph launch. Returns (label, milliseconds per run) in step order.
+    public func profileSteps(iterations: Int) throws -> [(label: String, ms: Double)] {
+        try lock.withLock { _ in
+            try device.makeCurrent()
+            let d = libs.driver
+            let sync = { try self.libs.check(d.cuStreamSynchronize!(self.stream), "profile") }
+            try run(direct: true)
+            try sync()
+            var result: [(String, Double)] = []
+            for (i, step) in steps.enumerated() {
+                var exec: CUgraphExec?
+                if d.cuStreamBeginCapture_v2!(stream, Int32(UNIRT_CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)) == 0 {
+                    let ok = (try? step()) != nil
+                    var graph: CUgraph?
+                    if d.cuStreamEndCapture!(stream, &graph) == 0, ok, let graph {
+                        if d.cuGraphInstantiateWithFlags!(&exec, graph, 0) != 0 { exec = nil }
+                        _ = d.cuGraphDestroy!(graph)
+                    }
+                }
+                defer { if let exec { _ = d.cuGraphExecDestroy!(exec) } }
+                let once = { if let exec { try self.libs.check(d.cuGraphLaunch!(exec, self.stream), "profile launch") } else { try step() } }
+                try once()
+                try sync()
+                let start = ContinuousClock.now
+                for _ in 0..<max(iterations, 1) { try once() }
+                try sync()
+                let t = ContinuousClock.now - start
+                let s = Double(t.components.seconds) + Double(t.components.attoseconds) * 1e-18
+                result.append((stepLabels[i], s * 1000 / Double(max(iterations, 1))))
             }
             return result
         }

@@ -23,6 +23,11 @@ public struct CompileOptions: Sendable {
     public var threads: Int
     /// Constant values of the node's inputs (weights), by input index.
     public var constants: [Int: Tensor]
+    /// Int8 chaining (see `Int8Chaining`): input 0 arrives as u8 with zero point 128
+    /// and the node's `input_scale`, not as float32. A builder that cannot honor it declines.
+    public var u8Input = false
+    /// Int8 chaining: write output 0 as u8, `clamp(round_half_even(y / scale) + 128, 0, 255)`.
+    public var u8OutputScale: Float? = nil
 
     public init(threads: Int, constants: [Int: Tensor]) {
         self.threads = threads

@@ -4,10 +4,12 @@ import Dispatch
 import Foundation
 import UnirtIR
 
-/// 2-D convolution over NCHW float32 (Conv and FusedConv): im2col + sgemm per
-/// group in row tiles that bound the scratch buffer, 1×1 stride-1 convolutions
-/// straight into sgemm, depthwise convolutions direct; then one fused epilogue
-/// (bias, residual, activation).
+/// 2-D convolution over NCHW float32 (Conv and FusedConv): depthwise
+/// convolutions direct; small weights through the cache-tiled GEMM
+/// (`unirt_conv_gemm_compute`, epilogue fused, position tiles spread over the
+/// threads); 1–4 output channels direct; the rest im2col + sgemm per group in
+/// row tiles that bound the scratch buffer (1×1 stride-1 straight into sgemm),
+/// then one fused epilogue (bias, residual, activation).
 enum CPUConv {
     /// Largest im2col tile, in floats (16 MiB).
     static let maxColumnFloats = 4 << 20
@@ -41,6 +43,7 @@ enum CPUConv {
         let threads = max(1, options.threads)
 
         let cgeo = g.cGeometry
+        var directGeometry = cgeo
         if g.group == g.c && g.mg == 1 {
             return CompiledKernel { ins, outs, _ in
                 let x = ins[0]!, w = ins[1]!, y = outs[0]
@@ -61,8 +64,39 @@ enum CPUConv {
                 }
             }
         }
+        // Small weights: a cache-tiled GEMM with the epilogue fused beats im2col + sgemm.
+        if let w = options.constants[1], unirt_conv_gemm_preferred(&directGeometry, g.c, g.m, g.group) != 0 {
+            let k = g.kdim
+            let packed = FloatBuffer(count: unirt_conv_gemm_packed_floats(g.m, k))
+            w.floats.withUnsafeBufferPointer { unirt_conv_gemm_pack_weights($0.baseAddress, g.m, k, packed.pointer) }
+            let perThread = unirt_conv_gemm_scratch_floats(&directGeometry, g.c)
+            // Whole tiles per thread, so no thread gets a sliver.
+            let parts = max(1, min(threads, g.plane / max(unirt_conv_gemm_tile(k), 1)))
+            return CompiledKernel(scratchFloats: perThread * parts) { ins, outs, scratch in
+                let x = ins[0]!, y = outs[0]
+                let sc = UncheckedSendable(scratch)
+                epilogue.withC(ins) { ep in
+                    let cep = UncheckedSendable(ep)
+                    for b in 0..<g.n {
+                        let xb = UncheckedSendable(x + b * g.c * g.h * g.w), yb = UncheckedSendable(y + b * g.m * g.plane)
+                        parallelFor(parts, threads: parts) { r in
+                            var e = cep.value.pointee
+                            if let z = e.residual { e.residual = z + b * g.m * g.plane }
+                            withUnsafePointer(to: e) { ep in
+                                withUnsafePointer(to: cgeo) { gp in
+                                    for t in r {
+                                        unirt_conv_gemm_compute(xb.value, g.c, packed.pointer, g.m, gp, ep, yb.value,
+                                                                g.plane * t / parts, g.plane * (t + 1) / parts,
+                                                                sc.value + t * perThread)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         // Few input or output channels: direct convolution beats im2col + sgemm.
-        var directGeometry = cgeo
         if g.group == 1, let w = options.constants[1],
            unirt_conv_direct_preferred(&directGeometry, g.c, g.m, g.group) != 0 {
             let packed = FloatBuffer(count: unirt_conv_direct_packed_floats(g.m, g.c, g.kh, g.kw))
@@ -99,8 +133,9 @@ enum CPUConv {
                     let wg = w + grp * g.mg * g.kdim
                     let yg = y + (b * g.m + grp * g.mg) * g.plane
                     if pointwise {
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(g.mg), Int32(g.plane), Int32(g.kdim),
-                                    1, wg, Int32(g.kdim), xg, Int32(g.plane), 0, yg, Int32(g.plane))
+                        ParallelBLAS.sgemm(transA: false, transB: false, m: g.mg, n: g.plane, k: g.kdim, alpha: 1,
+                                           a: wg, lda: g.kdim, b: xg, ldb: g.plane, beta: 0, c: yg, ldc: g.plane,
+                                           threads: threads)
                         continue
                     }
                     var p0 = 0
@@ -114,8 +149,9 @@ enum CPUConv {
                                                      cols.value + r.lowerBound * g.kh * g.kw * n)
                             }
                         }
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(g.mg), Int32(n), Int32(g.kdim),
-                                    1, wg, Int32(g.kdim), scratch, Int32(n), 0, yg + p0, Int32(g.plane))
+                        ParallelBLAS.sgemm(transA: false, transB: false, m: g.mg, n: n, k: g.kdim, alpha: 1,
+                                           a: wg, lda: g.kdim, b: scratch, ldb: n, beta: 0, c: yg + p0, ldc: g.plane,
+                                           threads: threads)
                         p0 += n
                     }
                 }
@@ -215,13 +251,9 @@ func parallelFor(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
         return
     }
     let parts = min(threads, count)
-    withoutActuallyEscaping(body) { body in
-        // The ranges are disjoint, so the body's writes through raw pointers never race.
-        let box = UncheckedSendable(body)
-        DispatchQueue.concurrentPerform(iterations: parts) { t in
-            let lo = count * t / parts, hi = count * (t + 1) / parts
-            box.value(lo..<hi)
-        }
+    // The ranges are disjoint, so the body's writes through raw pointers never race.
+    WorkerPool.shared.run(parts: parts) { t in
+        body(count * t / parts..<count * (t + 1) / parts)
     }
 }
 

@@ -1,7 +1,7 @@
 import CBLAS
 import UnirtIR
 
-/// Gemm and MatMul through OpenBLAS sgemm.
+/// Gemm and MatMul through OpenBLAS sgemm, spread over the worker pool (ParallelBLAS).
 enum CPUGemm {
     static func buildGemm(_ node: Node, _ inputs: [ValueInfo?], _ outputs: [ValueInfo], _ options: CompileOptions) -> CompiledKernel? {
         guard let a = inputs[0], let b = inputs[1], a.shape.count == 2, b.shape.count == 2 else { return nil }
@@ -18,6 +18,7 @@ enum CPUGemm {
             cStrides = Shapes.broadcastStrides(c.shape, to: [m, n])
         }
         let cs = cStrides
+        let threads = max(1, options.threads)
         return CompiledKernel { ins, outs, _ in
             let y = outs[0]
             var betaUsed: Float = 0
@@ -26,19 +27,13 @@ enum CPUGemm {
                 betaUsed = beta
             }
             if m == 1 {
-                // One row: a matrix-vector product, which OpenBLAS spreads over its threads.
-                if transB {
-                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), alpha, ins[1], Int32(ldb),
-                                ins[0], 1, betaUsed, y, 1)
-                } else {
-                    cblas_sgemv(CblasRowMajor, CblasTrans, Int32(k), Int32(n), alpha, ins[1], Int32(ldb),
-                                ins[0], transA ? Int32(lda) : 1, betaUsed, y, 1)
-                }
+                // One row: a matrix-vector product, spread over the threads by columns.
+                ParallelBLAS.rowTimesMatrix(transB: transB, n: n, k: k, alpha: alpha, b: ins[1]!, ldb: ldb, x: ins[0]!,
+                                            incx: transA ? lda : 1, beta: betaUsed, y: y, threads: threads)
                 return
             }
-            cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                        Int32(m), Int32(n), Int32(k), alpha, ins[0], Int32(lda), ins[1], Int32(ldb),
-                        betaUsed, y, Int32(n))
+            ParallelBLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: ins[0]!, lda: lda,
+                               b: ins[1]!, ldb: ldb, beta: betaUsed, c: y, ldc: n, threads: threads)
         }
     }
 
@@ -46,9 +41,10 @@ enum CPUGemm {
         guard let a = inputs[0], let b = inputs[1], a.shape.count >= 2, b.shape.count == 2 else { return nil }
         let k = b.shape[0], n = b.shape[1]
         let m = a.count / k
+        let threads = max(1, options.threads)
         return CompiledKernel { ins, outs, _ in
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
-                        1, ins[0], Int32(k), ins[1], Int32(n), 0, outs[0], Int32(n))
+            ParallelBLAS.sgemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: ins[0]!, lda: k,
+                               b: ins[1]!, ldb: n, beta: 0, c: outs[0], ldc: n, threads: threads)
         }
     }
 }

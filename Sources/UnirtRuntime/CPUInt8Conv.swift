@@ -4,15 +4,25 @@ import UnirtIR
 
 /// INT8 convolution for `FusedConv` nodes of int8 plans (those carrying `input_scale`).
 ///
-/// Per call: the float input is quantized to u8 (zero point 128, the node's
-/// symmetric scale); each group's output positions are cut into tiles, and each
-/// tile is unfolded and packed (`unirt_gemm_u8s8_pack_x_conv`) and multiplied
-/// by the weights packed once at build time (`unirt_gemm_u8s8_compute_f32`),
-/// whose epilogue applies `acc · s_x · s_w[c]`, bias, residual and activation
-/// while the accumulators are in registers. Depthwise convolutions use
-/// `unirt_dwconv_u8s8_compute_f32`. Products are exact in int32 (see
-/// unirt_kernels.h), so the result equals the reference's fake-quantized float
-/// convolution up to float rounding of the accumulation.
+/// Two GEMM layouts, chosen when the kernel is built:
+/// - **quad** (`unirt_gemm_u8s8q_*`, when `unirt_gemm_u8s8q_native()`: AVX-512
+///   VNNI): u8 activations and s8 weights multiplied by VPDPBUSD, four products
+///   per int32 lane with no int16 intermediate. A 1×1 stride-1 convolution
+///   quantizes its float input while packing it (one pass, no u8 copy); other
+///   convolutions quantize the input to u8 first and pack im2col tiles from it.
+/// - **pair** (`unirt_gemm_u8s8_*`, AVX2 or portable): operands widened to int16
+///   and multiplied by VPMADDWD (exact; see unirt_kernels.h section 8).
+///
+/// Per call the input is quantized to u8 (zero point 128, the node's symmetric
+/// scale) unless the previous int8 layer already wrote it as u8
+/// (`CompileOptions.u8Input`, see `Int8Chaining`; with `u8OutputScale` this
+/// layer writes u8 for the next one); each group's output positions are cut into tiles, each tile is packed
+/// and multiplied by the weights packed once at build time, and the epilogue
+/// applies `acc · s_x · s_w[c]`, bias, residual and activation while the
+/// accumulators are in registers. Depthwise convolutions use
+/// `unirt_dwconv_u8s8_compute_f32`. Products are exact in int32, so the result
+/// equals the reference's fake-quantized float convolution up to float rounding
+/// of the accumulation.
 ///
 /// Weights: per-output-channel symmetric scale `max|w_c| / 127` recomputed from
 /// the constant float weights; an int8 plan stores weights already on that
@@ -21,7 +31,7 @@ import UnirtIR
 /// Threads: tiles (sample × group × position tile) are spread over
 /// `options.threads`, each worker packing into its own slice of the scratch
 /// buffer; when there are fewer tiles than threads, one tile is packed and its
-/// rows are split into blocks of `UNIRT_GEMM_U8S8_MR`.
+/// rows are split into blocks of the layout's row block.
 enum CPUInt8Conv {
     /// Target size of one packed X tile, in bytes (stays in L2 while the weights stream past).
     static let tileBytes = 192 << 10
@@ -48,12 +58,15 @@ enum CPUInt8Conv {
         // Written in init only; kernels read them concurrently.
         let packed: UnsafeMutableRawPointer
         let groupStride: Int
+        /// Quad layout (VNNI) rather than int16 pairs.
+        let quad: Bool
         let rowScale: [Float]
         let slope: [Float]?
 
-        init(bytes: Int, groupStride: Int, rowScale: [Float], slope: [Float]?) {
+        init(bytes: Int, groupStride: Int, quad: Bool, rowScale: [Float], slope: [Float]?) {
             packed = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 64), alignment: 64)
             self.groupStride = groupStride
+            self.quad = quad
             self.rowScale = rowScale
             self.slope = slope
         }
@@ -121,26 +134,34 @@ enum CPUInt8Conv {
             rowScale[oc] = inScale * ws
         }
         let weights: Weights
+        let quad = !s.depthwise && unirt_gemm_u8s8q_native() != 0
         if s.depthwise {
-            weights = Weights(bytes: q.count, groupStride: 0, rowScale: rowScale, slope: expandedSlope)
+            weights = Weights(bytes: q.count, groupStride: 0, quad: false, rowScale: rowScale, slope: expandedSlope)
             q.withUnsafeBytes { weights.packed.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         } else {
-            let stride = (unirt_gemm_u8s8_weights_size(s.mg, s.kdim) + 63) / 64 * 64
-            weights = Weights(bytes: stride * s.group, groupStride: stride, rowScale: rowScale, slope: expandedSlope)
+            let size = quad ? unirt_gemm_u8s8q_weights_size(s.mg, s.kdim) : unirt_gemm_u8s8_weights_size(s.mg, s.kdim)
+            let stride = (size + 63) / 64 * 64
+            weights = Weights(bytes: stride * s.group, groupStride: stride, quad: quad, rowScale: rowScale, slope: expandedSlope)
             for g in 0..<s.group {
                 let rc = q.withUnsafeBufferPointer {
-                    unirt_gemm_u8s8_pack_weights($0.baseAddress! + g * s.mg * s.kdim, s.mg, s.kdim,
-                                                 weights.packed + g * stride)
+                    quad ? unirt_gemm_u8s8q_pack_weights($0.baseAddress! + g * s.mg * s.kdim, s.mg, s.kdim,
+                                                          weights.packed + g * stride)
+                         : unirt_gemm_u8s8_pack_weights($0.baseAddress! + g * s.mg * s.kdim, s.mg, s.kdim,
+                                                        weights.packed + g * stride)
                 }
                 if rc != 0 { return nil }
             }
         }
 
-        // Scratch: the whole batch's u8 input, then one packed-X tile per thread.
+        // Scratch: the whole batch's u8 input (unless a quad 1x1 convolution packs
+        // straight from the float input), then one packed-X tile per thread.
         let threads = max(1, options.threads)
-        let inputBytes = (s.n * s.c * s.h * s.w + 63) / 64 * 64
-        let tile = tileWidth(s)
-        let tileBytes = (unirt_gemm_u8s8_x_size(s.kdim, tile) + 63) / 64 * 64
+        let u8Input = options.u8Input, outScale = options.u8OutputScale
+        let packFromFloat = quad && s.pointwise && !u8Input
+        let inputBytes = packFromFloat || u8Input ? 0 : (s.n * s.c * s.h * s.w + 63) / 64 * 64
+        let tile = tileWidth(s, quad: quad)
+        let xSize = quad ? unirt_gemm_u8s8q_x_size(s.kdim, tile) : unirt_gemm_u8s8_x_size(s.kdim, tile)
+        let tileBytes = (xSize + 63) / 64 * 64
         let scratchBytes = inputBytes + (s.depthwise ? 0 : threads * tileBytes)
 
         let slopeInput = slopeFromInput
@@ -148,39 +169,59 @@ enum CPUInt8Conv {
             let template = unirt_epilogue(bias: nil, residual: nil, residual_after_activation: residualAfter,
                                           activation: activation, alpha: alpha, beta: beta, slope: nil)
             let raw = UnsafeMutableRawPointer(scratch)
-            let xq = raw.assumingMemoryBound(to: UInt8.self)
-            let y = outs[0]
+            // A chained input is already u8 (Int8Chaining); otherwise it is quantized into scratch.
+            let xq = u8Input ? UnsafeMutableRawPointer(mutating: ins[0]!).assumingMemoryBound(to: UInt8.self)
+                             : raw.assumingMemoryBound(to: UInt8.self)
+            let y: Output = outScale.map { .u8(UnsafeMutableRawPointer(outs[0]).assumingMemoryBound(to: UInt8.self), $0) }
+                ?? .f32(outs[0])
             var ep = template
             ep.bias = hasBias ? ins[2] : nil
             let residual = hasResidual ? ins[3] : nil
             let total = s.n * s.c * s.h * s.w
-            // Quantize the input in chunks of whole cache lines.
-            let chunks = min(threads, max(1, total / 4096))
-            forEachSlot(chunks, threads: threads) { t in
-                let lo = total * t / chunks / 64 * 64, hi = t == chunks - 1 ? total : total * (t + 1) / chunks / 64 * 64
-                if hi > lo { unirt_quantize_u8(ins[0]! + lo, xq + lo, hi - lo, inScale, 128) }
+            if !packFromFloat && !u8Input {
+                // Quantize the input in chunks of whole cache lines.
+                let chunks = min(threads, max(1, total / 4096))
+                forEachSlot(chunks, threads: threads) { t in
+                    let lo = total * t / chunks / 64 * 64, hi = t == chunks - 1 ? total : total * (t + 1) / chunks / 64 * 64
+                    if hi > lo { unirt_quantize_u8(ins[0]! + lo, xq + lo, hi - lo, inScale, 128) }
+                }
             }
             weights.withSlope(slopeInput ? ins[4] : nil) { slope in
                 ep.slope = slope
                 if s.depthwise {
                     runDepthwise(s, weights, xq, &ep, residual, y, threads: threads)
                 } else {
-                    runGemm(s, weights, xq, &ep, residual, y, scratch: raw + inputBytes, tileBytes: tileBytes,
+                    let source: GemmSource = packFromFloat ? .float(ins[0]!, inScale) : .u8(xq)
+                    runGemm(s, weights, source, &ep, residual, y, scratch: raw + inputBytes, tileBytes: tileBytes,
                             tile: tile, threads: threads)
                 }
             }
         }
     }
 
-    /// Output positions per packed tile: a multiple of 16 holding about `tileBytes` of packed X.
-    static func tileWidth(_ s: Shape) -> Int {
-        let perColumn = max(1, (s.kdim + 1) / 2 * 4)
-        let width = max(16, tileBytes / perColumn / 16 * 16)
+    /// Output positions per packed tile, holding about `tileBytes` of packed X: a multiple
+    /// of 16 (pair layout) or of the 48-column panel (quad layout).
+    static func tileWidth(_ s: Shape, quad: Bool) -> Int {
+        let perColumn = quad ? max(1, (s.kdim + 3) / 4 * 4) : max(1, (s.kdim + 1) / 2 * 4)
+        let unit = quad ? Int(UNIRT_GEMM_U8S8Q_NR) : 16
+        let width = max(unit, tileBytes / perColumn / unit * unit)
         return min(width, (s.plane + 15) / 16 * 16)
     }
 
+    /// Where a convolution writes: float32, or u8 quantized with this scale (zero point 128) for the next int8 layer.
+    enum Output {
+        case f32(UnsafeMutablePointer<Float>)
+        case u8(UnsafeMutablePointer<UInt8>, Float)
+    }
+
+    /// Where a GEMM convolution reads its input: u8 already quantized, or float quantized while packing.
+    enum GemmSource {
+        case u8(UnsafeMutablePointer<UInt8>)
+        case float(UnsafePointer<Float>, Float)
+    }
+
     static func runDepthwise(_ s: Shape, _ w: Weights, _ xq: UnsafeMutablePointer<UInt8>, _ ep: inout unirt_epilogue,
-                             _ residual: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, threads: Int) {
+                             _ residual: UnsafePointer<Float>?, _ y: Output, threads: Int) {
         var g = s.geometry
         let template = ep
         let items = s.n * s.c
@@ -196,34 +237,46 @@ enum CPUInt8Conv {
                     let b = i / s.c, c0 = i % s.c, c1 = min(s.c, c0 + (hi - i))
                     var e = template
                     e.residual = residual.map { $0 + b * s.m * s.plane }
-                    unirt_dwconv_u8s8_compute_f32(xq + b * s.c * s.h * s.w, 128, wq, &g, rsp, &e,
-                                                  y + b * s.m * s.plane, c0, c1)
+                    let xb = xq + b * s.c * s.h * s.w, yoff = b * s.m * s.plane
+                    switch y {
+                    case .f32(let yf):
+                        unirt_dwconv_u8s8_compute_f32(xb, 128, wq, &g, rsp, &e, yf + yoff, c0, c1)
+                    case .u8(let yq, let scale):
+                        unirt_dwconv_u8s8_compute_u8(xb, 128, wq, &g, rsp, &e, scale, 128, yq + yoff, c0, c1)
+                    }
                     i += c1 - c0
                 }
             }
         }
     }
 
-    static func runGemm(_ s: Shape, _ w: Weights, _ xq: UnsafeMutablePointer<UInt8>, _ ep: inout unirt_epilogue,
-                        _ residual: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>,
+    static func runGemm(_ s: Shape, _ w: Weights, _ source: GemmSource, _ ep: inout unirt_epilogue,
+                        _ residual: UnsafePointer<Float>?, _ y: Output,
                         scratch: UnsafeMutableRawPointer, tileBytes: Int, tile: Int, threads: Int) {
         let template = ep
         let tilesPerPlane = (s.plane + tile - 1) / tile
         let items = s.n * s.group * tilesPerPlane
-        let mr = Int(UNIRT_GEMM_U8S8_MR)
+        let mr = w.quad ? Int(UNIRT_GEMM_U8S8Q_MR) : Int(UNIRT_GEMM_U8S8_MR)
         w.rowScale.withUnsafeBufferPointer { rs in
             let rsp = rs.baseAddress!
             // One (sample, group, tile): pack into `px`, multiply rows [r0, r1) of the group.
             func item(_ i: Int, _ px: UnsafeMutableRawPointer, rows: Range<Int>?, pack: Bool) {
                 let t = i % tilesPerPlane, grp = (i / tilesPerPlane) % s.group, b = i / (tilesPerPlane * s.group)
                 let p0 = t * tile, cols = min(tile, s.plane - p0)
-                let xg = xq + (b * s.c + grp * s.cg) * s.h * s.w
+                let offset = (b * s.c + grp * s.cg) * s.h * s.w
                 if pack {
-                    if s.pointwise {
-                        unirt_gemm_u8s8_pack_x(xg + p0, s.plane, s.kdim, cols, 128, px)
-                    } else {
+                    switch source {
+                    case .float(let xf, let scale):
+                        unirt_gemm_u8s8q_pack_x_f32(xf + offset + p0, s.plane, s.kdim, cols, scale, px)
+                    case .u8(let xq):
+                        let xg = xq + offset
                         var g = s.geometry
-                        unirt_gemm_u8s8_pack_x_conv(xg, &g, s.cg, 128, p0, p0 + cols, px)
+                        switch (w.quad, s.pointwise) {
+                        case (true, true): unirt_gemm_u8s8q_pack_x(xg + p0, s.plane, s.kdim, cols, px)
+                        case (true, false): unirt_gemm_u8s8q_pack_x_conv(xg, &g, s.cg, p0, p0 + cols, px)
+                        case (false, true): unirt_gemm_u8s8_pack_x(xg + p0, s.plane, s.kdim, cols, 128, px)
+                        case (false, false): unirt_gemm_u8s8_pack_x_conv(xg, &g, s.cg, 128, p0, p0 + cols, px)
+                        }
                     }
                 }
                 let rowBase = grp * s.mg
@@ -233,8 +286,21 @@ enum CPUInt8Conv {
                 e.slope = template.slope.map { $0 + rowBase }
                 e.residual = residual.map { $0 + yoff }
                 let r = rows ?? 0..<s.mg
-                unirt_gemm_u8s8_compute_f32(w.packed + grp * w.groupStride, px, r.lowerBound, r.upperBound, s.kdim, cols,
-                                            rsp + rowBase, &e, y + yoff, s.plane)
+                let pw = w.packed + grp * w.groupStride
+                switch (y, w.quad) {
+                case (.f32(let yf), true):
+                    unirt_gemm_u8s8q_compute_f32(pw, px, r.lowerBound, r.upperBound, s.kdim, cols, rsp + rowBase, &e,
+                                                 yf + yoff, s.plane)
+                case (.f32(let yf), false):
+                    unirt_gemm_u8s8_compute_f32(pw, px, r.lowerBound, r.upperBound, s.kdim, cols, rsp + rowBase, &e,
+                                                yf + yoff, s.plane)
+                case (.u8(let yq, let scale), true):
+                    unirt_gemm_u8s8q_compute_u8(pw, px, r.lowerBound, r.upperBound, s.kdim, cols, rsp + rowBase, &e,
+                                                scale, 128, yq + yoff, s.plane)
+                case (.u8(let yq, let scale), false):
+                    unirt_gemm_u8s8_compute_u8(pw, px, r.lowerBound, r.upperBound, s.kdim, cols, rsp + rowBase, &e,
+                                               scale, 128, yq + yoff, s.plane)
+                }
             }
             let blocks = (s.mg + mr - 1) / mr
             if items >= threads || blocks < 2 || threads == 1 {
@@ -264,6 +330,12 @@ enum CPUInt8Conv {
             for t in range { body(t) }
         }
     }
+}
+
+/// What the int8 kernels of this machine offer, for the builder's choices.
+public enum Int8Kernels {
+    /// Whether the AVX-512 VNNI GEMM runs (quad layout; see CPUInt8Conv).
+    public static var vnni: Bool { unirt_gemm_u8s8q_native() != 0 }
 }
 
 extension CPUInt8Conv.Weights {

@@ -51,6 +51,10 @@ public final class ExecutionPlan: Sendable {
     public var peakActivationBytes: Int { arenaFloats * 4 }
     /// Kernel chosen per node: backend name, "reference" or "alias".
     public let kernelChoices: [(node: String, op: String, kernel: String)]
+    /// Activations stored as u8 between int8 convolutions (Int8Chaining); observers skip them.
+    let u8Values: Set<Int>
+    /// Names of the activations int8 convolutions pass to each other as u8, sorted.
+    public var chainedActivations: [String] { u8Values.map { names[$0] }.sorted() }
     private let contexts = Mutex<[ExecutionContext]>([])
 
     /// Compiles `specialized` on `backend`; nodes the backend declines run their reference kernel.
@@ -88,48 +92,65 @@ public final class ExecutionPlan: Sendable {
             }
         }
 
-        // Compile steps; reshape-like nodes on arena values become aliases.
+        // Compile steps; reshape-like nodes on arena values become aliases. Int8
+        // convolutions may pass u8 activations (Int8Chaining); when a kernel declines
+        // that form, those tensors go back to float32 and the steps compile again.
         let aliasOps: Set<OpKind> = [.reshape, .flatten, .squeeze, .unsqueeze, .identity, .dropout]
+        var chain = backend is CPUBackend ? Int8Chaining.candidates(graph) : [:]
         var root = Array(0..<names.count)
         var steps: [Step] = []
         var choices: [(String, String, String)] = []
-        for node in graph.nodes {
-            let ins = node.inputs.map { $0.isEmpty ? nil : ids[$0] }
-            let outs = node.outputs.map { $0.isEmpty ? nil : ids[$0] }
-            let outInfos = outs.map { $0.map { infos[$0] } ?? ValueInfo(dtype: .f32, shape: [0]) }
-            var action = Action.reference
-            if aliasOps.contains(node.op), let i0 = ins.first ?? nil, let o0 = outs.first ?? nil,
-               case .arena = kind[i0], case .arena = kind[o0],
-               outs.dropFirst().allSatisfy({ $0 == nil }) || node.op != .dropout {
-                root[o0] = root[i0]
-                action = .alias
-            } else {
-                // Run-time inputs and all outputs must be float32; constants (pads, sizes) may be any type.
-                let allF32 = ins.allSatisfy { v in
-                    guard let v else { return true }
-                    if case .constant = kind[v] { return true }
-                    return infos[v].dtype == .f32
-                } && outs.allSatisfy { $0 == nil || infos[$0!].dtype == .f32 }
-                if allF32 {
-                    var consts: [Int: Tensor] = [:]
-                    for (k, v) in ins.enumerated() {
-                        if let v, case .constant(let c) = kind[v] { consts[k] = constants[c] }
-                    }
-                    if let k = backend.compile(node, inputs: ins.map { $0.map { infos[$0] } }, outputs: outInfos,
-                                               options: CompileOptions(threads: threads, constants: consts)) {
-                        action = .compiled(k)
+        compiling: while true {
+            root = Array(0..<names.count)
+            steps = []
+            choices = []
+            for node in graph.nodes {
+                let ins = node.inputs.map { $0.isEmpty ? nil : ids[$0] }
+                let outs = node.outputs.map { $0.isEmpty ? nil : ids[$0] }
+                let outInfos = outs.map { $0.map { infos[$0] } ?? ValueInfo(dtype: .f32, shape: [0]) }
+                var action = Action.reference
+                if aliasOps.contains(node.op), let i0 = ins.first ?? nil, let o0 = outs.first ?? nil,
+                   case .arena = kind[i0], case .arena = kind[o0],
+                   outs.dropFirst().allSatisfy({ $0 == nil }) || node.op != .dropout {
+                    root[o0] = root[i0]
+                    action = .alias
+                } else {
+                    // Run-time inputs and all outputs must be float32; constants (pads, sizes) may be any type.
+                    let allF32 = ins.allSatisfy { v in
+                        guard let v else { return true }
+                        if case .constant = kind[v] { return true }
+                        return infos[v].dtype == .f32
+                    } && outs.allSatisfy { $0 == nil || infos[$0!].dtype == .f32 }
+                    if allF32 {
+                        var consts: [Int: Tensor] = [:]
+                        for (k, v) in ins.enumerated() {
+                            if let v, case .constant(let c) = kind[v] { consts[k] = constants[c] }
+                        }
+                        var options = CompileOptions(threads: threads, constants: consts)
+                        let chained = node.inputs.first.flatMap { chain[$0] } != nil
+                        options.u8Input = chained
+                        options.u8OutputScale = node.outputs.first.flatMap { chain[$0] }
+                        if let k = backend.compile(node, inputs: ins.map { $0.map { infos[$0] } }, outputs: outInfos,
+                                                   options: options) {
+                            action = .compiled(k)
+                        } else if chained || options.u8OutputScale != nil {
+                            for v in [node.inputs.first, node.outputs.first] { if let v { chain[v] = nil } }
+                            continue compiling
+                        }
                     }
                 }
+                let label: String
+                switch action {
+                case .compiled: label = backend.name
+                case .reference: label = "reference"
+                case .alias: label = "alias"
+                }
+                choices.append((node.name, node.opType, label))
+                steps.append(Step(node: node, action: action, inputs: ins, outputs: outs, outputInfos: outInfos))
             }
-            let label: String
-            switch action {
-            case .compiled: label = backend.name
-            case .reference: label = "reference"
-            case .alias: label = "alias"
-            }
-            choices.append((node.name, node.opType, label))
-            steps.append(Step(node: node, action: action, inputs: ins, outputs: outs, outputInfos: outInfos))
+            break
         }
+        let u8Values = Set(chain.keys.compactMap { ids[$0] })
 
         // Lifetimes per root buffer, then one arena by liveness.
         var first = [Int](repeating: Int.max, count: names.count)
@@ -178,6 +199,7 @@ public final class ExecutionPlan: Sendable {
             return $0
         }
         self.kernelChoices = choices
+        self.u8Values = u8Values
     }
 
     /// Time spent per step, filled when profiling.
@@ -269,7 +291,7 @@ public final class ExecutionPlan: Sendable {
                 }
             }
             if let observe {
-                for v in step.outputs.compactMap({ $0 }) {
+                for v in step.outputs.compactMap({ $0 }) where !u8Values.contains(v) {
                     if case .arena(let off) = storage[v] { observe(names[v], UnsafeBufferPointer(start: base + off, count: infos[v].count)) }
                 }
             }

@@ -16,8 +16,12 @@ public final class Session: Sendable {
     /// Plans by input-shape signature; guarded by the mutex.
     private let plans = Mutex<[String: ExecutionPlan]>([:])
 
-    /// - Parameter threads: threads for this session's kernels; 0 keeps the
-    ///   process default (OpenBLAS's own setting, one thread for unirt's loops).
+    /// OpenBLAS's thread count when the first session was made (its own
+    /// default: OPENBLAS_NUM_THREADS or the core count).
+    static let processDefaultThreads = Int(openblas_get_num_threads())
+
+    /// - Parameter threads: threads for this session's kernels and the
+    ///   OpenBLAS calls they make; 0 takes OpenBLAS's process default.
     public init(graph: Graph, backend: any Backend = CPUBackend(), threads: Int = 0,
                 logger: Logger = Logger(label: "unirt.runtime")) {
         self.graph = graph
@@ -25,11 +29,13 @@ public final class Session: Sendable {
         self.logger = logger
         if threads > 0 {
             // OpenBLAS and unirt's loops never run at the same time, so both may use every thread.
-            openblas_set_num_threads(Int32(threads))
             self.threads = threads
         } else {
-            self.threads = Int(openblas_get_num_threads())
+            self.threads = Self.processDefaultThreads
         }
+        // unirt's worker pool spreads OpenBLAS calls over the threads itself
+        // (ParallelBLAS); OpenBLAS's own threads would spin on the same cores.
+        openblas_set_num_threads(1)
     }
 
     /// Checks `inputs` against the graph's declared inputs.

@@ -8,6 +8,13 @@
 /// it reaches the largest preferred size, or when the next request cannot join;
 /// otherwise it waits until the oldest request has been queued for
 /// `maxQueueDelay`. Requests past their deadline are removed, never dispatched.
+///
+/// With `adaptiveDelay` the wait is cut short when it cannot pay: the batcher
+/// keeps a moving average of the gap between arrivals, and when the next
+/// request is not expected before the oldest one's delay runs out, the partial
+/// batch goes at once. Under light or moderate load requests then see no
+/// batching delay at all (a fixed delay inflates the tail there for nothing);
+/// under heavy load arrivals are close together and batches fill as before.
 /// Instances with different batch limits (a GPU instance may take larger
 /// batches than a CPU one) share one batcher: each asks with its own limit,
 /// and "full" and the preferred sizes are judged against that limit.
@@ -26,14 +33,22 @@ public struct DynamicBatcher: Sendable {
     public let maxQueueDelayNanos: UInt64
     public let maxQueueSize: Int
     public let preferredBatchSizes: [Int]
+    /// Whether the queue delay is cut short when no further arrival is expected within it.
+    public let adaptiveDelay: Bool
     private var queue: [InferenceRequest] = []
     private var head = 0
+    /// Arrival time of the latest request, and the moving average of the gaps
+    /// between arrivals (weight 1/8 for the newest gap), in nanoseconds.
+    private var lastArrival: UInt64?
+    private(set) var meanArrivalGapNanos: Double?
 
-    public init(maxBatchSize: Int, maxQueueDelayNanos: UInt64, maxQueueSize: Int, preferredBatchSizes: [Int] = []) {
+    public init(maxBatchSize: Int, maxQueueDelayNanos: UInt64, maxQueueSize: Int, preferredBatchSizes: [Int] = [],
+                adaptiveDelay: Bool = false) {
         self.maxBatchSize = max(1, maxBatchSize)
         self.maxQueueDelayNanos = maxQueueDelayNanos
         self.maxQueueSize = max(1, maxQueueSize)
         self.preferredBatchSizes = preferredBatchSizes.filter { $0 >= 1 && $0 <= max(1, maxBatchSize) }.sorted()
+        self.adaptiveDelay = adaptiveDelay
     }
 
     /// Requests waiting.
@@ -46,6 +61,11 @@ public struct DynamicBatcher: Sendable {
             throw ServingError(.resourceExhausted, "queue full (\(maxQueueSize) requests waiting)")
         }
         queue.append(request)
+        if let last = lastArrival, request.arrival >= last {
+            let gap = Double(request.arrival - last)
+            meanArrivalGapNanos = meanArrivalGapNanos.map { $0 + (gap - $0) / 8 } ?? gap
+        }
+        lastArrival = max(lastArrival ?? 0, request.arrival)
     }
 
     /// Removes and returns every queued request for which `predicate` holds.
@@ -86,7 +106,13 @@ public struct DynamicBatcher: Sendable {
         }
         let blocked = end < queue.count  // the next request cannot join this batch
         let full = items >= maxBatchSize || (preferredBatchSizes.last.map { items >= $0 } ?? false)
-        let waitedEnough = flush || now >= first.arrival &+ maxQueueDelayNanos
+        let deadline = first.arrival &+ maxQueueDelayNanos
+        var waitedEnough = flush || now >= deadline
+        if !waitedEnough && adaptiveDelay, let gap = meanArrivalGapNanos, let last = lastArrival {
+            // The next arrival is expected `gap` after the latest one; if that is past the
+            // oldest request's deadline, waiting would only add latency.
+            waitedEnough = Double(last) + gap >= Double(deadline)
+        }
         if full || blocked || waitedEnough {
             let cut = (full || blocked) ? end : (preferredEnd ?? end)
             d.batch = Array(queue[head..<cut])
@@ -94,7 +120,7 @@ public struct DynamicBatcher: Sendable {
             compact()
             return d
         }
-        var wake = first.arrival &+ maxQueueDelayNanos
+        var wake = deadline
         if let soonest = queue[head...].compactMap(\.deadline).min() { wake = min(wake, soonest) }
         d.wakeAt = wake
         return d

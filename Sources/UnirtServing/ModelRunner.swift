@@ -51,7 +51,8 @@ public final class ModelRunner: @unchecked Sendable {
         batcher = DynamicBatcher(maxBatchSize: instances.map(\.backend.maxBatchSize).max()!,
                                  maxQueueDelayNanos: settings.maxQueueDelayMicros * 1000,
                                  maxQueueSize: settings.maxQueueSize,
-                                 preferredBatchSizes: settings.preferredBatchSizes)
+                                 preferredBatchSizes: settings.preferredBatchSizes,
+                                 adaptiveDelay: settings.queueDelayPolicy == .adaptive)
         metrics.setInstances(model: name, Dictionary(instances.map { ($0.device.description, 1) }, uniquingKeysWith: +))
         guard startThreads else { return }
         liveThreads = instances.count

@@ -23,6 +23,14 @@ public struct ModelSettings: Sendable, Equatable {
     public var gpuMaxBatchSize: Int?
     /// "fp32", "fp16" or "int8".
     public var precision: String
+    /// How `maxQueueDelayMicros` is applied (see `DynamicBatcher`).
+    public var queueDelayPolicy: QueueDelayPolicy = .adaptive
+
+    /// `fixed`: a partial batch always waits out the queue delay; `adaptive`: it
+    /// goes at once when no further request is expected within the delay.
+    public enum QueueDelayPolicy: String, Sendable, CaseIterable {
+        case fixed, adaptive
+    }
 
     public init(path: String, maxBatchSize: Int = 8, maxQueueDelayMicros: UInt64 = 500, maxQueueSize: Int = 1024,
                 preferredBatchSizes: [Int] = [], cpuInstances: Int = 1, gpuInstances: Int = 0,

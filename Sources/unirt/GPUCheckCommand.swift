@@ -39,9 +39,13 @@ struct GPUCheckCommand: ParsableCommand {
     @Flag(name: .long, help: "Run steps one by one instead of replaying a CUDA graph.")
     var noGraph = false
 
+    @Option(name: .long, help: "Activation layout of FP16 plans: auto, nchw or nhwc.")
+    var layout: String = "auto"
+
     @OptionGroup var optimization: OptimizationOptions
 
     func run() throws {
+        guard let layout = CUDALayout(rawValue: layout) else { throw CLIError("--layout '\(self.layout)': expected auto, nchw or nhwc") }
         let device: CUDADevice
         do { device = try CUDADevice.device(gpu) } catch let e as CUDAError {
             print("SKIP gpu-check: GPU backend unavailable: \(e.message)")
@@ -65,7 +69,7 @@ struct GPUCheckCommand: ParsableCommand {
                 let plan: CUDAPlan
                 let t0 = Date()
                 do {
-                    plan = try CUDAPlan(spec, device: device, precision: prec, useGraph: !noGraph)
+                    plan = try CUDAPlan(spec, device: device, precision: prec, useGraph: !noGraph, layout: layout)
                 } catch let e as CUDAError {
                     print("FAIL \(label): \(e.message)")
                     failures += 1
@@ -87,7 +91,7 @@ struct GPUCheckCommand: ParsableCommand {
                 }
                 let ms = try plan.timeCompute(iterations: iterations) * 1000
                 if !ok { failures += 1 }
-                print("\(ok ? "PASS" : "FAIL") \(label): \(String(format: "%.3f", ms)) ms/run (graph: \(plan.usesGraph ? "yes" : "no: \(plan.graphNote ?? "")")), build \(String(format: "%.1f", buildSeconds)) s, arena \(plan.arenaBytes >> 10) KiB")
+                print("\(ok ? "PASS" : "FAIL") \(label): \(String(format: "%.3f", ms)) ms/run (graph: \(plan.usesGraph ? "yes" : "no: \(plan.graphNote ?? "")")), build \(String(format: "%.1f", buildSeconds)) s, arena \(plan.arenaBytes >> 10) KiB, \(plan.usesNHWC ? "NHWC, \(plan.layoutConversions) layout conversion(s)" : "NCHW")")
                 print("    " + parts.joined(separator: "; "))
                 var kinds: [String: Int] = [:]
                 for c in plan.kernelChoices {
@@ -140,9 +144,19 @@ struct GPUBenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Print JSON lines.")
     var json = false
 
+    @Option(name: .long, parsing: .upToNextOption, help: "Activation layouts of FP16 plans (auto, nchw, nhwc).")
+    var layout: [String] = ["auto"]
+
+    @Flag(name: .long, help: "Also time every step alone and print where the time goes.")
+    var profile = false
+
     @OptionGroup var optimization: OptimizationOptions
 
     func run() throws {
+        let layouts = try layout.map { l in
+            guard let v = CUDALayout(rawValue: l) else { throw CLIError("--layout '\(l)': expected auto, nchw or nhwc") }
+            return v
+        }
         let device: CUDADevice
         do { device = try CUDADevice.device(gpu) } catch let e as CUDAError {
             print("SKIP gpu-bench: GPU backend unavailable: \(e.message)")
@@ -160,17 +174,43 @@ struct GPUBenchCommand: ParsableCommand {
             }
             for p in precision {
                 guard let prec = CUDAPrecision(rawValue: p) else { throw CLIError("--precision '\(p)': expected fp32 or fp16") }
-                let plan = try CUDAPlan(spec, device: device, precision: prec)
-                let start = Date()
-                _ = try plan.execute(inputs)
-                let hostMs = Date().timeIntervalSince(start) * 1000
-                let ms = try plan.timeCompute(iterations: iterations) * 1000
-                if json {
-                    print("{\"engine\": \"unirt\", \"precision\": \"\(p)\", \"batch\": \(b), \"ms\": \(ms), \"host_latency_ms\": \(hostMs), \"graph\": \(plan.usesGraph)}")
-                } else {
-                    print("unirt \(p) batch \(b): \(String(format: "%.3f", ms)) ms (\(String(format: "%.0f", Double(b) / ms * 1000)) img/s), host latency \(String(format: "%.3f", hostMs)) ms")
+                for lay in prec == .fp16 ? layouts : [.nchw] {
+                    let plan = try CUDAPlan(spec, device: device, precision: prec, layout: lay)
+                    let start = Date()
+                    _ = try plan.execute(inputs)
+                    let hostMs = Date().timeIntervalSince(start) * 1000
+                    let ms = try plan.timeCompute(iterations: iterations) * 1000
+                    let layoutName = plan.usesNHWC ? "nhwc" : "nchw"
+                    if json {
+                        print("{\"engine\": \"unirt\", \"precision\": \"\(p)\", \"layout\": \"\(layoutName)\", \"batch\": \(b), \"ms\": \(ms), \"host_latency_ms\": \(hostMs), \"graph\": \(plan.usesGraph), \"steps\": \(plan.stepCount)}")
+                    } else {
+                        print("unirt \(p) \(layoutName) batch \(b): \(String(format: "%.3f", ms)) ms (\(String(format: "%.0f", Double(b) / ms * 1000)) img/s), host latency \(String(format: "%.3f", hostMs)) ms, \(plan.stepCount) steps")
+                    }
+                    if profile { try Self.printProfile(plan, label: "\(p) \(layoutName) batch \(b)") }
                 }
             }
+        }
+    }
+
+    /// Prints the steps' times grouped by what runs them, then the slowest steps.
+    static func printProfile(_ plan: CUDAPlan, label: String) throws {
+        let rows = try plan.profileSteps(iterations: 20)
+        let total = rows.reduce(0) { $0 + $1.ms }
+        var byKind: [String: (ms: Double, count: Int)] = [:]
+        for r in rows {
+            let kind = r.label.split(separator: ":").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? r.label
+            byKind[kind, default: (0, 0)].ms += r.ms
+            byKind[kind, default: (0, 0)].count += 1
+        }
+        print("profile \(label): \(rows.count) steps, \(String(format: "%.3f", total)) ms summed one by one")
+        for (k, v) in byKind.sorted(by: { $0.value.ms > $1.value.ms }) {
+            print("    \(k) ×\(v.count): \(String(format: "%.3f", v.ms)) ms")
+        }
+        for r in rows.sorted(by: { $0.ms > $1.ms }).prefix(12) {
+            print("    slow: \(r.label) \(String(format: "%.4f", r.ms)) ms")
+        }
+        for c in plan.kernelChoices where c.kernel.contains("ms;") {
+            print("    tactic: \(c.node): \(c.kernel)")
         }
     }
 }

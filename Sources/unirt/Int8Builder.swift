@@ -222,15 +222,19 @@ struct Int8Builder {
     /// the input costs more than the int8 multiply saves (YuNet's 16-channel 1×1 layers).
     static let minimumReduction = 128
 
-    /// Whether depthwise convolutions are quantized. Off: on the AVX2 machine without
-    /// VNNI the FP32 depthwise kernel is faster than quantizing the input plus the int8
-    /// one (SFace b8, 2 threads), and depthwise layers are the most sensitive ones.
-    static let depthwiseInt8 = false
+    /// Whether depthwise convolutions are quantized. With the VNNI kernels, int8 layers
+    /// hand u8 activations to each other (runtime `Int8Chaining`), so a depthwise layer
+    /// between two int8 layers reads and writes bytes instead of floats. Without VNNI
+    /// it is off: on the AVX2 machine the FP32 depthwise kernel was faster than
+    /// quantizing the input plus the int8 one (SFace b8, 2 threads). Depthwise layers
+    /// are the most sensitive ones; the mixed-precision planner keeps those the
+    /// accuracy target needs in FP32.
+    static var depthwiseInt8: Bool { Int8Kernels.vnni }
 
     /// The `FusedConv` nodes with constant 4-D float weights and a run-time input
     /// that the int8 kernels run faster than FP32: GEMM convolutions with a
-    /// reduction of at least `minimumReduction`, and 3×3 stride-1 depthwise ones
-    /// (other depthwise shapes have only a portable int8 kernel).
+    /// reduction of at least `minimumReduction`, and 3×3 depthwise ones at stride
+    /// 1 or 2 (other depthwise shapes have only a portable int8 kernel).
     static func layers(of graph: Graph, minimumReduction: Int = minimumReduction) -> [Layer] {
         graph.nodes.compactMap { n in
             guard n.op == .fusedConv, n.inputs.count >= 2, !n.inputs[0].isEmpty, graph.initializers[n.inputs[0]] == nil,
@@ -239,7 +243,7 @@ struct Int8Builder {
             let strides = (try? n.ints("strides")) ?? nil ?? [1, 1]
             let dilations = (try? n.ints("dilations")) ?? nil ?? [1, 1]
             if group > 1 && w.shape[1] == 1 && group == w.shape[0] {
-                guard depthwiseInt8, w.shape[2] == 3, w.shape[3] == 3, strides.allSatisfy({ $0 == 1 }),
+                guard depthwiseInt8, w.shape[2] == 3, w.shape[3] == 3, strides.allSatisfy({ $0 == 1 || $0 == 2 }),
                       dilations.allSatisfy({ $0 == 1 }) else { return nil }
             } else if w.shape[1] * w.shape[2] * w.shape[3] < minimumReduction {
                 return nil

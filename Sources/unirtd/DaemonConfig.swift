@@ -20,7 +20,8 @@ struct DaemonConfig: Equatable {
     static let topKeys: Set<String> = ["socket", "socket_group", "socket_mode", "threads", "max_frame_bytes", "max_output_bytes",
                                        "metrics_port", "admin_uids", "model_dir", "models"]
     static let modelKeys: Set<String> = ["path", "precision", "max_batch_size", "max_queue_delay_us", "max_queue_size",
-                                         "preferred_batch_sizes", "instances", "gpu", "gpu_max_batch_size"]
+                                         "preferred_batch_sizes", "queue_delay_policy", "instances", "gpu",
+                                         "gpu_max_batch_size"]
 
     /// The fetch cache's model folder: $UNIRT_CACHE/models, else .cache/models under the working directory.
     static var cacheModels: String {
@@ -111,6 +112,12 @@ struct DaemonConfig: Equatable {
                 if let n = try int("max_queue_delay_us", in: m, "\(key).max_queue_delay_us", 0...10_000_000) { s.maxQueueDelayMicros = UInt64(n) }
                 if let n = try int("max_queue_size", in: m, "\(key).max_queue_size", 1...1_000_000) { s.maxQueueSize = n }
                 if let p = try ints("preferred_batch_sizes", in: m, "\(key).preferred_batch_sizes") { s.preferredBatchSizes = p }
+                if let p = try string("queue_delay_policy", in: m, "\(key).queue_delay_policy") {
+                    guard let policy = ModelSettings.QueueDelayPolicy(rawValue: p) else {
+                        throw bad("\(key).queue_delay_policy", "must be \"fixed\" or \"adaptive\", got \"\(p)\"")
+                    }
+                    s.queueDelayPolicy = policy
+                }
                 if let inst = m["instances"] {
                     guard let it = inst.table else { throw bad("\(key).instances", "must be a table such as { cpu = 2, gpu = 0 }") }
                     for k in it.keys where !["cpu", "gpu"].contains(k) { throw bad("\(key).instances.\(k)", "unknown key (known: cpu, gpu)") }

@@ -1,6 +1,7 @@
 import Foundation
 import UnirtCUDA
 import UnirtIR
+import UnirtRuntime
 import XCTest
 
 /// CPU-side checks of the CUDA backend: the library-missing path, the kernel
@@ -58,5 +59,85 @@ final class CUDABackendTests: XCTestCase {
         let s = try CUDAPlan.broadcast(out: [7, 13], a: [7, 13], b: [])
         XCTAssertEqual(Array(s[(1 + 2 * r)...(2 + 2 * r)]), [0, 0])
         XCTAssertThrowsError(try CUDAPlan.broadcast(out: [2, 2, 2, 2, 2, 2, 2], a: [2, 2, 2, 2, 2, 2, 2], b: [1]))
+    }
+
+    /// BatchNormalization → Conv folded into scaled filters plus a bias (per channel, or per position when the
+    /// convolution pads) against the reference kernels running the unfolded graph. Bound: 1e-5 relative to the
+    /// largest |reference| output (float rounding of the reordered sums).
+    func testBatchNormBeforeConvFoldsExactly() throws {
+        var rng = SeededRNG(seed: 31)
+        // (kernel, pads, strides, with conv bias)
+        let cases: [(Int, Int, Int, Bool)] = [(3, 1, 2, true), (3, 1, 1, false), (1, 0, 2, true), (1, 0, 1, false)]
+        for (k, pad, stride, withBias) in cases {
+            let (n, c, m, h, w) = (2, 3, 5, 13, 11)
+            var inits: [String: Tensor] = [
+                "s": Tensor(shape: [c], floats: rng.floats(c, in: 0.5...1.5)), "b": Tensor(shape: [c], floats: rng.floats(c)),
+                "mean": Tensor(shape: [c], floats: rng.floats(c)), "var": Tensor(shape: [c], floats: rng.floats(c, in: 0.1...2)),
+                "w": Tensor(shape: [m, c, k, k], floats: rng.floats(m * c * k * k)),
+            ]
+            if withBias { inits["cb"] = Tensor(shape: [m], floats: rng.floats(m)) }
+            let bn = Node(name: "bn", op: .batchNormalization, inputs: ["x", "s", "b", "mean", "var"], outputs: ["t"],
+                          attributes: ["epsilon": .float(1e-3)], opset: 15)
+            let convAttrs: [String: Attribute] = ["pads": .ints([pad, pad, pad, pad]), "strides": .ints([stride, stride]),
+                                                  "kernel_shape": .ints([k, k])]
+            let conv = Node(name: "conv", op: .conv, inputs: withBias ? ["t", "w", "cb"] : ["t", "w"], outputs: ["y"],
+                            attributes: convAttrs, opset: 13)
+            let decl = ValueDecl(name: "x", dtype: .f32, dims: [n, c, h, w].map { .fixed($0) })
+            let g = Graph(inputs: [decl], outputs: [ValueDecl(name: "y", dtype: .f32, dims: nil)], initializers: inits,
+                          nodes: [bn, conv])
+            let x = Tensor(shape: [n, c, h, w], floats: rng.floats(n * c * h * w))
+            let ref = try Session(graph: g, backend: ReferenceBackend()).run(["x": x])["y"]!
+
+            let folds = CUDAPlan.preConvFolds(in: try g.specialized(inputShapes: ["x": x.shape]))
+            let f = try XCTUnwrap(folds["conv"], "BatchNormalization before conv \(k)x\(k) pad \(pad) was not folded")
+            XCTAssertEqual(f.biasMap == nil, pad == 0)
+            let plain = Node(name: "conv", op: .conv, inputs: ["x", "w"], outputs: ["y"], attributes: convAttrs, opset: 13)
+            let g2 = Graph(inputs: [decl], outputs: [ValueDecl(name: "y", dtype: .f32, dims: nil)],
+                           initializers: ["w": f.weights], nodes: [plain])
+            var got = try Session(graph: g2, backend: ReferenceBackend()).run(["x": x])["y"]!.floats
+            let hw = ref.shape[2] * ref.shape[3]
+            for i in 0..<got.count {
+                let co = (i / hw) % m, p = i % hw
+                got[i] += f.biasMap?[co * hw + p] ?? f.bias[co]
+            }
+            let scale = ref.floats.map(abs).max() ?? 1
+            let err = zip(got, ref.floats).map { abs($0 - $1) }.max() ?? 0
+            XCTAssertLessThanOrEqual(err, 1e-5 * scale, "conv \(k)x\(k) pad \(pad) stride \(stride)")
+        }
+    }
+
+    func testBatchNormWithSecondReaderIsNotFolded() throws {
+        let c = 2
+        let inits: [String: Tensor] = ["s": Tensor(shape: [c], floats: [1, 2]), "b": Tensor(shape: [c], floats: [0, 1]),
+                                       "mean": Tensor(shape: [c], floats: [0, 0]), "var": Tensor(shape: [c], floats: [1, 1]),
+                                       "w": Tensor(shape: [c, c, 1, 1], floats: [1, 0, 0, 1])]
+        let bn = Node(name: "bn", op: .batchNormalization, inputs: ["x", "s", "b", "mean", "var"], outputs: ["t"], opset: 15)
+        let conv = Node(name: "conv", op: .conv, inputs: ["t", "w"], outputs: ["y"], opset: 13)
+        let relu = Node(name: "relu", op: .relu, inputs: ["t"], outputs: ["r"], opset: 13)
+        let g = Graph(inputs: [ValueDecl(name: "x", dtype: .f32, dims: [1, c, 3, 3].map { .fixed($0) })],
+                      outputs: [ValueDecl(name: "y", dtype: .f32, dims: nil), ValueDecl(name: "r", dtype: .f32, dims: nil)],
+                      initializers: inits, nodes: [bn, conv, relu])
+        XCTAssertTrue(CUDAPlan.preConvFolds(in: try g.specialized()).isEmpty)
+    }
+
+    func testNHWCGeometry() throws {
+        // Filters [Co, Ci, KH, KW] → [Co, KH, KW, Ci].
+        let w = (0..<(2 * 3 * 2 * 2)).map(Float.init)
+        let krsc = CUDAPlan.filtersKRSC(w, [2, 3, 2, 2])
+        for o in 0..<2 { for c in 0..<3 { for r in 0..<2 { for q in 0..<2 {
+            XCTAssertEqual(krsc[((o * 2 + r) * 2 + q) * 3 + c], w[((o * 3 + c) * 2 + r) * 2 + q])
+        } } } }
+        XCTAssertEqual(CUDAPlan.nhwcShape([2, 3, 4, 5]), [2, 4, 5, 3])
+        XCTAssertEqual(CUDAPlan.nhwcShape([3, 1, 1]), [1, 1, 1, 3])
+        // Per-channel and per-position constants read the same memory in NHWC; a full [C, H, W] one does not.
+        XCTAssertTrue(CUDAPlan.keepsOrderInNHWC([3, 1, 1]))
+        XCTAssertTrue(CUDAPlan.keepsOrderInNHWC([1, 1, 4, 5]))
+        XCTAssertTrue(CUDAPlan.keepsOrderInNHWC([]))
+        XCTAssertFalse(CUDAPlan.keepsOrderInNHWC([3, 4, 5]))
+        // A per-channel slope broadcast against NHWC data: channel is the innermost axis.
+        let r = CUDAKernelSource.maxRank
+        let g = try CUDAPlan.broadcast(out: CUDAPlan.nhwcShape([2, 3, 4, 5]), a: CUDAPlan.nhwcShape([2, 3, 4, 5]),
+                                       b: CUDAPlan.nhwcShape([3, 1, 1]))
+        XCTAssertEqual(Array(g[(1 + 2 * r)...(4 + 2 * r)]), [0, 0, 0, 1])
     }
 }

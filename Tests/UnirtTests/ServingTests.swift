@@ -54,10 +54,11 @@ final class ServingTests: XCTestCase {
     }
 
     func makeRunner(maxBatch: Int = 4, delayMicros: UInt64 = 100, queue: Int = 8, preferred: [Int] = [],
-                    clock: ManualClock) -> (ModelRunner, NullBackend) {
+                    policy: ModelSettings.QueueDelayPolicy = .adaptive, clock: ManualClock) -> (ModelRunner, NullBackend) {
         let backend = NullBackend(maxBatchSize: maxBatch)
-        let settings = ModelSettings(path: "null", maxBatchSize: maxBatch, maxQueueDelayMicros: delayMicros,
+        var settings = ModelSettings(path: "null", maxBatchSize: maxBatch, maxQueueDelayMicros: delayMicros,
                                      maxQueueSize: queue, preferredBatchSizes: preferred)
+        settings.queueDelayPolicy = policy
         let runner = ModelRunner(name: "null", settings: settings, backend: backend, clock: clock,
                                  metrics: MetricsRegistry(), instances: 0)
         return (runner, backend)
@@ -76,6 +77,46 @@ final class ServingTests: XCTestCase {
         XCTAssertEqual(backend.runs.withLock { $0 }, [2])
         XCTAssertEqual(done.output(1), [2, 4])
         XCTAssertEqual(done.output(2), [6, 8])
+    }
+
+    /// Sparse arrivals (1 ms apart, 100 µs delay): once the gap is known, a lone
+    /// request goes at once under the adaptive policy and waits out the delay under the fixed one.
+    func testAdaptiveDelaySkipsTheWaitWhenArrivalsAreSparse() throws {
+        for policy in [ModelSettings.QueueDelayPolicy.adaptive, .fixed] {
+            let clock = ManualClock(1_000)
+            let done = Completions()
+            let (runner, backend) = makeRunner(policy: policy, clock: clock)
+            try runner.submit(request(1, 1, clock: clock, done: done))
+            XCTAssertFalse(runner.pump(), "\(policy): no arrival rate known yet, the first request waits")
+            clock.advance(100_000)
+            XCTAssertTrue(runner.pump())
+            for id in 2...4 {
+                clock.advance(900_000)
+                try runner.submit(request(UInt64(id), 1, clock: clock, done: done))
+                if policy == .adaptive {
+                    XCTAssertTrue(runner.pump(), "request \(id): next arrival expected after the delay, no wait")
+                } else {
+                    XCTAssertFalse(runner.pump(), "request \(id): fixed policy waits")
+                    clock.advance(100_000)
+                    XCTAssertTrue(runner.pump())
+                }
+            }
+            XCTAssertEqual(backend.runs.withLock { $0 }, [1, 1, 1, 1], "\(policy)")
+        }
+    }
+
+    /// Dense arrivals (10 µs apart, 100 µs delay): the adaptive policy still waits and fills batches.
+    func testAdaptiveDelayStillBatchesDenseArrivals() throws {
+        let clock = ManualClock()
+        let done = Completions()
+        let (runner, backend) = makeRunner(maxBatch: 4, clock: clock)
+        for id in 1...4 {
+            try runner.submit(request(UInt64(id), 1, clock: clock, done: done))
+            if id < 4 { XCTAssertFalse(runner.pump(), "request \(id): more arrivals expected within the delay") }
+            clock.advance(10_000)
+        }
+        XCTAssertTrue(runner.pump())
+        XCTAssertEqual(backend.runs.withLock { $0 }, [4])
     }
 
     func testFullBatchDispatchesAtOnceAndSplitsInOrder() throws {

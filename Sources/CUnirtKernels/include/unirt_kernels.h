@@ -379,6 +379,114 @@ void unirt_conv_direct_compute(const float *x, const float *packed,
 int32_t unirt_conv_direct_preferred(const unirt_conv2d_geometry *g, size_t in_channels,
                                     size_t out_channels, size_t group);
 
+/* ------------------------------------------------------------------------ */
+/* 11. INT8 GEMM, quad layout (AVX-512 VNNI)                                 */
+/*
+ * Same product as section 8, Y[M x N] = W (s8) . (X (u8) - 128), in a layout
+ * for VPDPBUSD, which adds four u8*s8 products straight into an int32 lane:
+ * nothing is widened and no int16 intermediate can saturate (the non-"S"
+ * form only wraps on int32 overflow, which K <= UNIRT_GEMM_U8S8_MAX_K rules
+ * out: 65536 * 255 * 127 < 2^31). The X zero point is fixed at 128: the
+ * kernel sums raw u8 x s8 and adds the per-row correction -128 * sum_k w[m][k]
+ * stored with the packed weights, so the result is exact.
+ *
+ * Packed W: blocks of UNIRT_GEMM_U8S8Q_MR rows, each MR int32 corrections
+ * then ceil(K/4) quads x MR rows x 4 s8 (zero padded).
+ * Packed X: panels of up to UNIRT_GEMM_U8S8Q_NR columns (N rounded up to 16,
+ * every panel but the last full), each ceil(K/4) quads x width x 4 u8;
+ * padding reads 128 (real 0).
+ *
+ * unirt_gemm_u8s8q_native() says whether the VNNI kernels run (AVX-512
+ * F/BW/VL/VNNI reported and SIMD enabled); otherwise the same entry points
+ * run portable C on the same layout, so a plan may pack once and compute
+ * on either path.
+ */
+enum { UNIRT_GEMM_U8S8Q_MR = 8, UNIRT_GEMM_U8S8Q_NR = 48, UNIRT_GEMM_U8S8Q_ZP = 128 };
+
+int32_t unirt_gemm_u8s8q_native(void);
+/* Bytes of packed weights (with the corrections) for an M x K matrix. */
+size_t unirt_gemm_u8s8q_weights_size(size_t m, size_t k);
+/* Packs s8 weights (row-major M x K); 0, or -1 when k > UNIRT_GEMM_U8S8_MAX_K. */
+int32_t unirt_gemm_u8s8q_pack_weights(const int8_t *w, size_t m, size_t k, void *packed);
+/* Bytes of a packed X of K x N. */
+size_t unirt_gemm_u8s8q_x_size(size_t k, size_t n);
+/* Packs u8 X (K rows x n columns, row stride ld; zero point 128). */
+void unirt_gemm_u8s8q_pack_x(const uint8_t *x, size_t ld, size_t k, size_t n, void *packed);
+/* Quantizes float X (K rows x n columns, row stride ld) with
+ * clamp(round_half_even(x / scale) + 128, 0, 255) (as unirt_quantize_u8)
+ * and packs it, in one pass. */
+void unirt_gemm_u8s8q_pack_x_f32(const float *x, size_t ld, size_t k, size_t n, float scale,
+                                 void *packed);
+/* Fused u8 im2col + pack, rows and padding as unirt_gemm_u8s8_pack_x_conv
+ * with zero point 128. */
+void unirt_gemm_u8s8q_pack_x_conv(const uint8_t *x, const unirt_conv2d_geometry *g,
+                                  size_t channels, size_t pos_begin, size_t pos_end, void *packed);
+/* As the section 8 compute functions (m_begin a multiple of UNIRT_GEMM_U8S8Q_MR). */
+void unirt_gemm_u8s8q_compute_s32(const void *packed_w, const void *packed_x, size_t m_begin,
+                                  size_t m_end, size_t k, size_t n, int32_t *y, size_t ldy);
+void unirt_gemm_u8s8q_compute_f32(const void *packed_w, const void *packed_x, size_t m_begin,
+                                  size_t m_end, size_t k, size_t n, const float *row_scale,
+                                  const unirt_epilogue *ep, float *y, size_t ldy);
+void unirt_gemm_u8s8q_compute_u8(const void *packed_w, const void *packed_x, size_t m_begin,
+                                 size_t m_end, size_t k, size_t n, const float *row_scale,
+                                 const unirt_epilogue *ep, float out_scale,
+                                 int32_t out_zero_point, uint8_t *y, size_t ldy);
+
+/* ------------------------------------------------------------------------ */
+/* 11. Convolution as a cache-tiled GEMM (FP32, group 1, small weights)      */
+/*
+ * Y[M][pos] = W[M][K] . X'[K][pos] with K = C*kh*kw, over output positions in
+ * tiles of unirt_conv_gemm_tile(K) positions: a 1x1 stride-1 unpadded conv
+ * reads X' straight from the NCHW input; any other conv unfolds the tile
+ * (im2col) into a per-thread scratch that stays in L2. The tile is then
+ * multiplied by the packed weights with a register-blocked microkernel
+ * (UNIRT_CONV_GEMM_MR output channels x 32 positions on AVX-512, x 16 on
+ * AVX2) and the epilogue runs on the tile while it is still in cache. Meant
+ * for convolutions whose weights fit in L2 (unirt_conv_gemm_preferred); the
+ * im2col + sgemm path keeps the large ones.
+ */
+enum { UNIRT_CONV_GEMM_MR = 8 };
+
+/* Floats of the packed weights of an M x K convolution (rows padded to MR). */
+size_t unirt_conv_gemm_packed_floats(size_t out_channels, size_t k);
+
+/* Packs ONNX weights w ([M][C][kh][kw] read as M x K) into blocks of MR rows
+ * laid out [block][k][MR] (missing rows zero). */
+void unirt_conv_gemm_pack_weights(const float *w, size_t out_channels, size_t k, float *packed);
+
+/* Output positions per tile for reduction length k. */
+size_t unirt_conv_gemm_tile(size_t k);
+
+/* Scratch floats one thread needs (0 for a 1x1 stride-1 unpadded conv). */
+size_t unirt_conv_gemm_scratch_floats(const unirt_conv2d_geometry *g, size_t in_channels);
+
+/* One sample, output positions [pos_begin, pos_end) (pos = oy*out_w + ox),
+ * all M output channels, then `ep` (may be NULL; residual laid out like y).
+ * x: [C][in_h][in_w]; y: [M][out_h][out_w]; scratch: this thread's
+ * unirt_conv_gemm_scratch_floats floats. Disjoint position ranges may run on
+ * different threads with different scratch buffers. Sums are reassociated
+ * (FMA), ~1e-6 relative against a naive loop. */
+void unirt_conv_gemm_compute(const float *x, size_t in_channels, const float *packed,
+                             size_t out_channels, const unirt_conv2d_geometry *g,
+                             const unirt_epilogue *ep, float *y, size_t pos_begin,
+                             size_t pos_end, float *scratch);
+
+/* 1 when unirt_conv_gemm_compute is measured faster than the other paths for
+ * this convolution (group 1, weights small enough to stay in L2, at least 5
+ * output channels), else 0. bench/results/conv-gemm.md has the numbers
+ * behind it (bench/kernels/run-conv-gemm.sh measures them). */
+int32_t unirt_conv_gemm_preferred(const unirt_conv2d_geometry *g, size_t in_channels,
+                                  size_t out_channels, size_t group);
+
+/* Name of the GEMM microkernel the dispatcher uses now: "avx512", "avx2" or
+ * "generic". */
+const char *unirt_conv_gemm_isa(void);
+
+/* Caps the microkernel for tests comparing every path: 2 (default) lets
+ * detection decide, 1 stops at AVX2, 0 forces the portable one. Takes effect
+ * for calls that start afterwards. */
+void unirt_conv_gemm_limit_isa(int32_t max_level);
+
 #ifdef __cplusplus
 }
 #endif

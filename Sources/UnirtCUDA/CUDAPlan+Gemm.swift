@@ -78,20 +78,7 @@ extension CUDAPlan {
                 betaUsed = beta
             }
         }
-        var pref: cublasLtMatmulPreference_t?
-        try libs.checkLt(api.cublasLtMatmulPreferenceCreate!(&pref), "matmul preference")
-        var wsLimit = UInt64(Self.gemmWorkspace)
-        try libs.checkLt(api.cublasLtMatmulPreferenceSetAttribute!(pref, Int32(UNIRT_CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES),
-                                                                   &wsLimit, 8), "matmul preference workspace")
-        var result = cublasLtMatmulHeuristicResult_t()
-        var count: Int32 = 0
-        try libs.checkLt(api.cublasLtMatmulAlgoGetHeuristic!(h, desc, la, lb, ld, ld, pref, 1, &result, &count),
-                         "choosing a GEMM algorithm for \(node.name)")
-        guard count > 0 else { throw CUDAError(.api, "\(node.opType) '\(node.name)': cuBLASLt has no algorithm for \(m)×\(k)×\(n)") }
-        try ensureWorkspace(result.workspaceSize)
-        let algo = UnsafeMutablePointer<cublasLtMatmulAlgo_t>.allocate(capacity: 1)
-        algo.initialize(to: result.algo)
-        algoBlobs.append(algo)
+        let algo = try matmulAlgorithm(h, desc, la, lb, ld, node: node, shape: "\(m)×\(k)×\(n)")
         let scalars = KernelArgs([.f32(alpha), .f32(betaUsed)])
         argPacks.append(scalars)
         let aPtr = try ptr(node.inputs[0]), bPtr = try ptr(node.inputs[1]), yPtr = try ptr(node.outputs[0])
@@ -104,6 +91,29 @@ extension CUDAPlan {
                              "GEMM \(node.name)")
         }
         return "cublasLt \(m)×\(k)×\(n)"
+    }
+
+    /// cuBLASLt's first heuristic algorithm for a matmul (D laid out like C) within the plan's
+    /// GEMM workspace; the workspace grows to what it needs and the algorithm lives as long as the plan.
+    private func matmulAlgorithm(_ h: cublasLtHandle_t?, _ desc: cublasLtMatmulDesc_t?, _ la: cublasLtMatrixLayout_t?,
+                                 _ lb: cublasLtMatrixLayout_t?, _ ld: cublasLtMatrixLayout_t?, node: Node,
+                                 shape: String) throws -> UnsafeMutablePointer<cublasLtMatmulAlgo_t> {
+        let api = libs.cublasLt
+        var pref: cublasLtMatmulPreference_t?
+        try libs.checkLt(api.cublasLtMatmulPreferenceCreate!(&pref), "matmul preference")
+        var wsLimit = UInt64(Self.gemmWorkspace)
+        try libs.checkLt(api.cublasLtMatmulPreferenceSetAttribute!(pref, Int32(UNIRT_CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES),
+                                                                   &wsLimit, 8), "matmul preference workspace")
+        var result = cublasLtMatmulHeuristicResult_t()
+        var count: Int32 = 0
+        try libs.checkLt(api.cublasLtMatmulAlgoGetHeuristic!(h, desc, la, lb, ld, ld, pref, 1, &result, &count),
+                         "choosing a GEMM algorithm for \(node.name)")
+        guard count > 0 else { throw CUDAError(.api, "\(node.opType) '\(node.name)': cuBLASLt has no algorithm for \(shape)") }
+        try ensureWorkspace(result.workspaceSize)
+        let algo = UnsafeMutablePointer<cublasLtMatmulAlgo_t>.allocate(capacity: 1)
+        algo.initialize(to: result.algo)
+        algoBlobs.append(algo)
+        return algo
     }
 
     /// A 1×1 convolution over NHWC data as one GEMM: Y[rows, n] = X[rows, k] · W[n, k]ᵀ (+ bias per
@@ -134,20 +144,7 @@ extension CUDAPlan {
             return l!
         }
         let la = try layout(rows: k, cols: n), lb = try layout(rows: k, cols: rows), ld = try layout(rows: n, cols: rows)
-        var pref: cublasLtMatmulPreference_t?
-        try libs.checkLt(api.cublasLtMatmulPreferenceCreate!(&pref), "matmul preference")
-        var wsLimit = UInt64(Self.gemmWorkspace)
-        try libs.checkLt(api.cublasLtMatmulPreferenceSetAttribute!(pref, Int32(UNIRT_CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES),
-                                                                   &wsLimit, 8), "matmul preference workspace")
-        var result = cublasLtMatmulHeuristicResult_t()
-        var count: Int32 = 0
-        try libs.checkLt(api.cublasLtMatmulAlgoGetHeuristic!(h, desc, la, lb, ld, ld, pref, 1, &result, &count),
-                         "choosing a GEMM algorithm for \(node.name)")
-        guard count > 0 else { throw CUDAError(.api, "\(node.opType) '\(node.name)': cuBLASLt has no algorithm for \(rows)×\(k)×\(n)") }
-        try ensureWorkspace(result.workspaceSize)
-        let algo = UnsafeMutablePointer<cublasLtMatmulAlgo_t>.allocate(capacity: 1)
-        algo.initialize(to: result.algo)
-        algoBlobs.append(algo)
+        let algo = try matmulAlgorithm(h, desc, la, lb, ld, node: node, shape: "\(rows)×\(k)×\(n)")
         let scalars = KernelArgs([.f32(1), .f32(0)])
         argPacks.append(scalars)
         let lib = self.libs, stream = self.stream

@@ -199,18 +199,23 @@ struct Epilogue: Sendable {
         }
     }
 
+    /// The C epilogue's code for a fused activation name ("" is none); nil for a name it lacks.
+    static func activationCode(_ kind: String) -> Int32? {
+        switch kind {
+        case "": return Int32(UNIRT_ACT_NONE)
+        case "Relu": return Int32(UNIRT_ACT_RELU)
+        case "PRelu": return Int32(UNIRT_ACT_PRELU)
+        case "LeakyRelu": return Int32(UNIRT_ACT_LEAKY_RELU)
+        case "Clip": return Int32(UNIRT_ACT_CLIP)
+        case "Sigmoid": return Int32(UNIRT_ACT_SIGMOID)
+        case "HardSigmoid": return Int32(UNIRT_ACT_HARDSIGMOID)
+        default: return nil
+        }
+    }
+
     /// The C epilogue for one run; `slope` expanded to per channel when scalar.
     func withC<R>(_ ins: [UnsafePointer<Float>?], _ body: (UnsafePointer<unirt_epilogue>) -> R) -> R {
-        let act: Int32
-        switch kind {
-        case "Relu": act = Int32(UNIRT_ACT_RELU)
-        case "PRelu": act = Int32(UNIRT_ACT_PRELU)
-        case "LeakyRelu": act = Int32(UNIRT_ACT_LEAKY_RELU)
-        case "Clip": act = Int32(UNIRT_ACT_CLIP)
-        case "Sigmoid": act = Int32(UNIRT_ACT_SIGMOID)
-        case "HardSigmoid": act = Int32(UNIRT_ACT_HARDSIGMOID)
-        default: act = Int32(UNIRT_ACT_NONE)
-        }
+        let act = Self.activationCode(kind) ?? Int32(UNIRT_ACT_NONE)
         var slope = slopeInput.flatMap { ins[$0] }
         var expanded: [Float] = []
         if let s = slope, !slopePerChannel {

@@ -88,17 +88,7 @@ enum CPUInt8Conv {
 
         // Epilogue description; the per-call pointers are filled in by `run`.
         let (kind, alpha, beta) = FusedConvOp.activation(node)
-        let activation: Int32
-        switch kind {
-        case "": activation = Int32(UNIRT_ACT_NONE)
-        case "Relu": activation = Int32(UNIRT_ACT_RELU)
-        case "PRelu": activation = Int32(UNIRT_ACT_PRELU)
-        case "LeakyRelu": activation = Int32(UNIRT_ACT_LEAKY_RELU)
-        case "Clip": activation = Int32(UNIRT_ACT_CLIP)
-        case "Sigmoid": activation = Int32(UNIRT_ACT_SIGMOID)
-        case "HardSigmoid": activation = Int32(UNIRT_ACT_HARDSIGMOID)
-        default: return nil
-        }
+        guard let activation = Epilogue.activationCode(kind) else { return nil }
         let hasBias = inputs.count > 2 && inputs[2] != nil
         let hasResidual = inputs.count > 3 && inputs[3] != nil
         let residualAfter: Int32 = ((try? node.int("residual_before_activation", default: 1)) ?? 1) != 0 ? 0 : 1

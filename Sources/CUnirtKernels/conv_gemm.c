@@ -59,12 +59,19 @@ static int isa_level(void) {
     return level < limit ? level : limit;
 }
 
+int unirt_conv_gemm_isa_level(void) { return isa_level(); }
+
 static tile_fn pick_tile(void) {
     switch (isa_level()) {
     case 2: return unirt_conv_gemm_tile_avx512;
     case 1: return unirt_conv_gemm_tile_avx2;
     default: return unirt_conv_gemm_tile_generic;
     }
+}
+
+void unirt_conv_gemm_multiply(const float *packed, size_t m, size_t k, const float *b, size_t ldb,
+                              size_t n, const float *bias, int relu, float *c, size_t ldc) {
+    pick_tile()(packed, m, k, b, ldb, n, bias, relu, c, ldc);
 }
 
 const char *unirt_conv_gemm_isa(void) {

@@ -25,4 +25,36 @@ UNIRT_CONV_GEMM_TILE(generic)
 UNIRT_CONV_GEMM_TILE(avx2)
 UNIRT_CONV_GEMM_TILE(avx512)
 #undef UNIRT_CONV_GEMM_TILE
+
+/* The microkernel level the dispatchers use now: 2 AVX-512, 1 AVX2, 0 portable
+ * (detection capped by unirt_conv_gemm_limit_isa). */
+int unirt_conv_gemm_isa_level(void);
+
+/* unirt_conv_gemm_tile_<isa> of the current level. */
+void unirt_conv_gemm_multiply(const float *packed, size_t m, size_t k, const float *b, size_t ldb,
+                              size_t n, const float *bias, int relu, float *c, size_t ldc);
+
+/* One output row of a 3x3 depthwise convolution of one channel, dilation 1:
+ * y[ox] = bias + sum over ky, kx of rows[ky][ox*stride + kx - pad_left] *
+ * w[ky*3 + kx], then max(., 0) when relu. rows[ky] NULL is a padding row;
+ * columns outside [0, in_w) are padding. stride is 1 or 2. */
+#define UNIRT_DW3X3_ROW(isa)                                                                  \
+    void unirt_dw3x3_row_##isa(const float *const rows[3], const float *w, size_t in_w,        \
+                               size_t out_w, size_t stride, size_t pad_left, float bias,       \
+                               int relu, float *y);
+UNIRT_DW3X3_ROW(generic)
+UNIRT_DW3X3_ROW(avx2)
+UNIRT_DW3X3_ROW(avx512)
+#undef UNIRT_DW3X3_ROW
+
+/* Two rows of a stride-1 3x3 depthwise convolution with one row and column
+ * of padding (in_w = out_w), the pool optionally fused (pwdw_avx512.c). */
+void unirt_dw3x3_rows2_same_avx512(const float *const r[4], const float *w, size_t in_w, float bias,
+                                   int relu, float *y0, float *y1, float *pooled);
+
+/* y[i] = max(a[2i], a[2i+1], b[2i], b[2i+1]) for i < n (a 2x2 stride-2 max
+ * pool of two rows). */
+void unirt_pool2x2_row_generic(const float *a, const float *b, size_t n, float *y);
+void unirt_pool2x2_row_avx2(const float *a, const float *b, size_t n, float *y);
+void unirt_pool2x2_row_avx512(const float *a, const float *b, size_t n, float *y);
 #endif

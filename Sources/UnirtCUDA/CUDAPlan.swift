@@ -94,7 +94,13 @@ public final class CUDAPlan: @unchecked Sendable {
     /// - Throws: `CUDAError.unsupported` naming every operator it cannot run; `.api` when a CUDA call fails.
     public init(_ specialized: SpecializedGraph, device: CUDADevice, precision: CUDAPrecision = .fp32,
                 useGraph: Bool = true, layout: CUDALayout = .auto) throws {
-        self.specialized = specialized
+        // The GPU runs the parts of a fused pointwise-depthwise node as separate steps.
+        if specialized.graph.nodes.contains(where: { $0.op == .fusedPointwiseDepthwise }) {
+            self.specialized = try specialized.graph.splittingPointwiseDepthwise()
+                .specialized(inputShapes: specialized.inputShapes)
+        } else {
+            self.specialized = specialized
+        }
         self.precision = precision
         self.layout = layout
         self.device = device

@@ -23,6 +23,7 @@ public enum OpKind: String, Sendable, CaseIterable, Hashable {
     case flatten = "Flatten"
     case floor = "Floor"
     case fusedConv = "FusedConv"
+    case fusedPointwiseDepthwise = "FusedPointwiseDepthwise"
     case gather = "Gather"
     case gemm = "Gemm"
     case globalAveragePool = "GlobalAveragePool"
@@ -91,6 +92,7 @@ public enum OpKind: String, Sendable, CaseIterable, Hashable {
         case .flatten: return FlattenOp.self
         case .floor: return FloorOp.self
         case .fusedConv: return FusedConvOp.self
+        case .fusedPointwiseDepthwise: return FusedPointwiseDepthwiseOp.self
         case .gather: return GatherOp.self
         case .gemm: return GemmOp.self
         case .globalAveragePool: return GlobalAveragePoolOp.self
@@ -140,5 +142,5 @@ public enum OpKind: String, Sendable, CaseIterable, Hashable {
 
 extension OpKind {
     /// Operators the optimizer creates; the ONNX importer refuses them in model files.
-    public static let internalOnly: Set<OpKind> = [.fusedConv]
+    public static let internalOnly: Set<OpKind> = [.fusedConv, .fusedPointwiseDepthwise]
 }

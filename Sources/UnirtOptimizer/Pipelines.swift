@@ -5,7 +5,7 @@ public enum OptimizationLevel: Int, Sendable, CaseIterable {
     /// Rewrites that keep every operator's meaning: folding, removal, cancellation,
     /// BatchNormalization folded into weights, Pad folded into Conv.
     case basic = 1
-    /// Basic plus fusions into `FusedConv` and `InstanceNormalization`.
+    /// Basic plus fusions into `FusedConv`, `FusedPointwiseDepthwise` and `InstanceNormalization`.
     case extended = 2
 }
 
@@ -30,12 +30,14 @@ public enum Pipelines {
             // Residual Add first turns Conv → Add into a FusedConv with Z added before
             // the activation, so the activation fusion that follows also takes
             // Conv → Add → Relu; Conv → Relu → Add needs the activation fused first,
-            // hence the second run.
+            // hence the second run. The pointwise-depthwise fusion then takes the
+            // finished convolutions.
             return basic + [
                 InstanceNormFusion(),
                 ResidualAddFusion(),
                 ConvActivationFusion(),
                 ResidualAddFusion(),
+                PointwiseDepthwiseFusion(),
                 DeadNodeElimination(),
             ]
         }

@@ -31,6 +31,7 @@ public struct CPUBackend: Backend {
     static let table: [Key: Builder] = [
         Key(.conv, .f32): CPUConv.build,
         Key(.fusedConv, .f32): CPUConv.build,
+        Key(.fusedPointwiseDepthwise, .f32): CPUPointwiseDepthwise.build,
         Key(.gemm, .f32): CPUGemm.buildGemm,
         Key(.matMul, .f32): CPUGemm.buildMatMul,
         Key(.batchNormalization, .f32): CPUElementwise.buildBatchNorm,

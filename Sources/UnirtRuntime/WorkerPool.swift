@@ -37,6 +37,9 @@ final class WorkerPool: @unchecked Sendable {
 
     /// How long an idle worker spins before it sleeps.
     static let spin = Duration.microseconds(300)
+    /// The first part of the spin polls without yielding, so the worker stays
+    /// on its core (a yielding thread can end up sharing the caller's).
+    static let busySpin = Duration.microseconds(100)
     static let maxParts = 1 << 20
 
     init(workers: Int) {
@@ -97,7 +100,7 @@ final class WorkerPool: @unchecked Sendable {
             // Spin (yielding) for a while, then sleep until a job is posted.
             let start = ContinuousClock.now
             while ticket.load(ordering: .acquiring) >> 48 == seen, ContinuousClock.now - start < Self.spin {
-                sched_yield()
+                if ContinuousClock.now - start > Self.busySpin { sched_yield() }
             }
             if ticket.load(ordering: .acquiring) >> 48 == seen {
                 pthread_mutex_lock(lock)

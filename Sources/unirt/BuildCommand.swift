@@ -65,14 +65,17 @@ struct BuildCommand: ParsableCommand {
         var calibrationHash: String? = nil
         var achieved: String? = nil
         var required: [String] = []
-        let computeOps: Set<OpKind> = [.conv, .fusedConv, .gemm, .matMul, .convTranspose]
+        let computeOps: Set<OpKind> = [.conv, .fusedConv, .fusedPointwiseDepthwise, .gemm, .matMul, .convTranspose]
         switch precision {
         case .fp32:
             for n in graph.nodes where computeOps.contains(n.op) { layerPrecision[n.name] = "fp32" }
         case .fp16:
             for n in graph.nodes where computeOps.contains(n.op) {
                 layerPrecision[n.name] = "fp16"
-                if n.inputs.count > 1, let w = graph.initializers[n.inputs[1]], w.dtype == .f32 { encodings[n.inputs[1]] = .f16 }
+                // Weights: input 1, and W2 (input 3) of a fused pointwise-depthwise node.
+                for i in n.op == .fusedPointwiseDepthwise ? [1, 3] : [1] {
+                    if n.inputs.count > i, let w = graph.initializers[n.inputs[i]], w.dtype == .f32 { encodings[n.inputs[i]] = .f16 }
+                }
             }
             if CPUInfo.features.contains("f16c") && device == .cpu { required.append("f16c") }
         case .int8:

@@ -1,5 +1,6 @@
 import Foundation
 import UnirtIR
+import UnirtOptimizer
 import UnirtPlan
 import UnirtQuant
 import UnirtRuntime
@@ -48,7 +49,8 @@ struct Int8Builder {
     func build() throws -> Result {
         var method = try quant { try CalibrationMethod(name: options.calibMethod, percentile: options.percentile) }
         let target = try options.accuracyTarget.map { t in try quant { try AccuracyTarget(parsing: t) } }
-        let g = Self.convertingConvs(graph)
+        // Each convolution is a layer of its own here; pairs left in FP32 are fused again at the end.
+        let g = Self.convertingConvs(graph.splittingPointwiseDepthwise())
         var layers = Self.layers(of: g, minimumReduction: max(1, options.int8MinReduction))
         if layers.isEmpty {
             // Small convolutions gain less from int8, but a model made only of them still gains some.
@@ -181,11 +183,14 @@ struct Int8Builder {
 
         // The plan's graph at the requested batch.
         let floatSet = Set(floatLayers)
-        let out = quantizer.apply(to: g, floatLayers: floatSet)
+        var out = quantizer.apply(to: g, floatLayers: floatSet)
         var layerPrecision: [String: String] = [:]
         let computeOps: Set<OpKind> = [.conv, .fusedConv, .gemm, .matMul, .convTranspose]
         for n in out.nodes where computeOps.contains(n.op) {
             layerPrecision[n.name] = FusedConvOp.inputScale(n) != nil ? "int8" : "fp32"
+        }
+        if graph.nodes.contains(where: { $0.op == .fusedPointwiseDepthwise }) {
+            _ = try PointwiseDepthwiseFusion().apply(to: &out)
         }
         var encodings: [String: WeightEncoding] = [:]
         var activationScales: [String: Float] = [:]

@@ -487,6 +487,42 @@ const char *unirt_conv_gemm_isa(void);
  * for calls that start afterwards. */
 void unirt_conv_gemm_limit_isa(int32_t max_level);
 
+/* ------------------------------------------------------------------------ */
+/* 12. Pointwise -> depthwise (-> max pool) in one pass over row bands       */
+/*
+ * y = [maxpool2x2s2](dw_ep(dw3x3(pw_ep(W1 . x)))) for a 1x1 stride-1
+ * convolution (C -> M channels) whose output only feeds a 3x3 depthwise
+ * convolution (stride 1 or 2, dilation 1, any pads). The pointwise output is
+ * never written to memory: each thread keeps a ring of the pointwise rows
+ * its band of output rows needs (M x slots x in_w floats, in L2), computes
+ * new rows with the conv GEMM microkernel, runs the depthwise rows out of
+ * that ring and, with pool = 1, max-pools pairs of depthwise rows as they
+ * come. Padding rows/columns of the depthwise read 0 (the pointwise output,
+ * bias included, exists only inside the image).
+ */
+typedef struct unirt_pwdw_params {
+    size_t in_channels, channels; /* C (pointwise input) and M */
+    const float *pw_packed;       /* unirt_conv_gemm_pack_weights of W1 (M x C) */
+    const unirt_epilogue *pw_ep;  /* bias/activation of the pointwise; NULL: none; no residual */
+    const float *dw_weights;      /* [M][3][3] */
+    const unirt_epilogue *dw_ep;  /* bias/activation of the depthwise; NULL: none; no residual */
+    unirt_conv2d_geometry dw;     /* in_h, in_w: the input plane; 3x3, stride 1 or 2 */
+    int32_t pool;                 /* 1: 2x2 stride-2 max pool (floor) of the depthwise output */
+} unirt_pwdw_params;
+
+/* Output plane: the depthwise output, halved (floor) with pool. */
+size_t unirt_pwdw_out_h(const unirt_pwdw_params *p);
+size_t unirt_pwdw_out_w(const unirt_pwdw_params *p);
+
+/* Scratch floats one thread needs. */
+size_t unirt_pwdw_scratch_floats(const unirt_pwdw_params *p);
+
+/* One sample, output rows [row_begin, row_end) of every channel.
+ * x: [C][in_h][in_w]; y: [M][out_h][out_w]. Disjoint row ranges may run on
+ * different threads with different scratch buffers. */
+void unirt_pwdw_compute(const unirt_pwdw_params *p, const float *x, float *y, size_t row_begin,
+                        size_t row_end, float *scratch);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,7 +5,8 @@ import Foundation
 import UnirtIR
 
 /// 2-D convolution over NCHW float32 (Conv and FusedConv): depthwise
-/// convolutions direct; small weights through the cache-tiled GEMM
+/// convolutions direct; 3×3 over 1–4 input channels direct on AVX-512
+/// (`unirt_conv_smallc_compute`); small weights through the cache-tiled GEMM
 /// (`unirt_conv_gemm_compute`, epilogue fused, position tiles spread over the
 /// threads); 1–4 output channels direct; the rest im2col + sgemm per group in
 /// row tiles that bound the scratch buffer (1×1 stride-1 straight into sgemm),
@@ -57,6 +58,30 @@ enum CPUConv {
                             withUnsafePointer(to: e) { ep in
                                 withUnsafePointer(to: cgeo) { gp in
                                     unirt_dwconv_compute(xb, w, gp, ep, yb, r.lowerBound, r.upperBound)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // 1-4 input channels, 3x3 (a first layer): direct, 16 channels x 16 columns per register block.
+        if let w = options.constants[1], unirt_conv_smallc_supported(&directGeometry, g.c, g.m, g.group) != 0 {
+            let packed = FloatBuffer(count: unirt_conv_smallc_packed_floats(g.m, g.c))
+            w.floats.withUnsafeBufferPointer { unirt_conv_smallc_pack_weights($0.baseAddress, g.m, g.c, packed.pointer) }
+            return CompiledKernel { ins, outs, _ in
+                let x = ins[0]!, y = outs[0]
+                epilogue.withC(ins) { ep in
+                    let cep = UncheckedSendable(ep)
+                    for b in 0..<g.n {
+                        let xb = UncheckedSendable(x + b * g.c * g.h * g.w), yb = UncheckedSendable(y + b * g.m * g.plane)
+                        parallelFor(g.oh, threads: threads) { r in
+                            var e = cep.value.pointee
+                            if let z = e.residual { e.residual = z + b * g.m * g.plane }
+                            withUnsafePointer(to: e) { ep in
+                                withUnsafePointer(to: cgeo) { gp in
+                                    unirt_conv_smallc_compute(xb.value, g.c, packed.pointer, g.m, gp, ep, yb.value,
+                                                              r.lowerBound, r.upperBound)
                                 }
                             }
                         }

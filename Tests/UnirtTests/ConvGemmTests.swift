@@ -60,7 +60,7 @@ final class ConvGemmTests: XCTestCase {
                 unirt_conv_gemm_limit_isa(level)
                 let isa = String(cString: unirt_conv_gemm_isa())
                 guard tested.insert(isa).inserted else { continue }
-                check(run(s, x: x, packed: packed, ep: nil), acc, mag, "\(isa) \(s) no epilogue")
+                Self.check(run(s, x: x, packed: packed, ep: nil), acc, mag, "\(isa) \(s) no epilogue")
                 for act in DirectConvTests.activations {
                     for mode in 0...2 {
                         let want = (0..<acc.count).map { i -> Double in
@@ -84,7 +84,7 @@ final class ConvGemmTests: XCTestCase {
                                 }
                             }
                         }
-                        check(got, want, bound, "\(isa) \(s) act \(act.kind) residual mode \(mode)")
+                        Self.check(got, want, bound, "\(isa) \(s) act \(act.kind) residual mode \(mode)")
                     }
                 }
             }
@@ -105,8 +105,8 @@ final class ConvGemmTests: XCTestCase {
     }
 
     /// Fails at the worst output outside `relative * max(bound, 1)` of the reference.
-    func check(_ got: [Float], _ want: [Double], _ bound: [Double], _ label: String,
-               file: StaticString = #filePath, line: UInt = #line) {
+    static func check(_ got: [Float], _ want: [Double], _ bound: [Double], _ label: String,
+                      file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(got.count, want.count, label, file: file, line: line)
         var worst = 0.0, worstAt = -1
         for i in 0..<min(got.count, want.count) {

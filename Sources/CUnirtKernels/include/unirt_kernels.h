@@ -523,6 +523,29 @@ size_t unirt_pwdw_scratch_floats(const unirt_pwdw_params *p);
 void unirt_pwdw_compute(const unirt_pwdw_params *p, const float *x, float *y, size_t row_begin,
                         size_t row_end, float *scratch);
 
+/* ------------------------------------------------------------------------ */
+/* 13. Direct 3x3 convolution for 1-4 input channels (AVX-512F)               */
+/*
+ * A network's first layer (RGB in, 3x3, stride 1 or 2): 16 output channels x
+ * 16 output columns per register block, each input vector reused for 16
+ * FMAs, padding by masked loads, bias/ReLU before the store (other epilogues
+ * right after each row). Only where unirt_conv_smallc_supported says so.
+ */
+size_t unirt_conv_smallc_packed_floats(size_t out_channels, size_t in_channels);
+void unirt_conv_smallc_pack_weights(const float *w, size_t out_channels, size_t in_channels, float *packed);
+
+/* 1 when the kernel takes this convolution on this CPU (AVX-512F, group 1,
+ * 1-4 input and at least 8 output channels, 3x3, dilation 1, equal strides 1
+ * or 2), else 0. */
+int32_t unirt_conv_smallc_supported(const unirt_conv2d_geometry *g, size_t in_channels, size_t out_channels,
+                                    size_t group);
+
+/* One sample, output rows [row_begin, row_end), every output channel.
+ * x: [C][in_h][in_w]; y: [M][out_h][out_w]; ep may be NULL. */
+void unirt_conv_smallc_compute(const float *x, size_t in_channels, const float *packed, size_t out_channels,
+                               const unirt_conv2d_geometry *g, const unirt_epilogue *ep, float *y,
+                               size_t row_begin, size_t row_end);
+
 #ifdef __cplusplus
 }
 #endif

@@ -190,6 +190,10 @@ final class PointwiseDepthwiseTests: XCTestCase {
         let fused = try optimized(g)
         let split = fused.splittingPointwiseDepthwise()
         XCTAssertEqual(ops(split), ["FusedConv": 2, "MaxPool": 1])
+        // The parts come back under the names they had (calibration caches and layer names refer to them).
+        let unfused = try optimized(g, disabled: ["pointwise-depthwise-fusion"])
+        XCTAssertEqual(split.nodes.map(\.name), unfused.nodes.map(\.name))
+        XCTAssertEqual(split.nodes.map(\.outputs), unfused.nodes.map(\.outputs))
         let inputs = ["x": tensor([1, 6, 14, 18], in: -2...2)]
         let a = try Session(graph: fused, backend: ReferenceBackend()).run(inputs)["y"]!
         let b = try Session(graph: split, backend: ReferenceBackend()).run(inputs)["y"]!

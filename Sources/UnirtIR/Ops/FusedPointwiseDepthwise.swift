@@ -15,7 +15,8 @@ public enum FusedPointwiseDepthwiseOp: Operator {
     public static let schema = OpSchema(
         inputs: 4...7,
         attributes: ["strides", "pads", "group", "pointwise_activation", "pointwise_activation_alpha",
-                     "pointwise_activation_beta", "activation", "activation_alpha", "activation_beta", "pool"],
+                     "pointwise_activation_beta", "activation", "activation_alpha", "activation_beta", "pool",
+                     "pointwise_node", "pointwise_output", "pool_node", "depthwise_output"],
         sinceOpset: 1, summary: "1x1 Conv -> 3x3 depthwise Conv (-> 2x2 MaxPool) in one node (optimizer output)")
 
     public static func validate(_ node: Node) throws {
@@ -30,8 +31,11 @@ public enum FusedPointwiseDepthwiseOp: Operator {
     }
 
     /// The nodes this one stands for, in order: a 1×1 `FusedConv`, a 3×3
-    /// depthwise `FusedConv` and, with `pool` = 1, a `MaxPool`. Intermediate
-    /// values are named after the node's output (`Y/pointwise`, `Y/depthwise`).
+    /// depthwise `FusedConv` (this node's name) and, with `pool` = 1, a
+    /// `MaxPool`. The other nodes and the intermediate values get the names
+    /// they had before the fusion (`pointwise_node`, `pointwise_output`,
+    /// `pool_node`, `depthwise_output`), so calibration caches and layer
+    /// names stay the same; without them, names derived from this node's.
     public static func parts(of node: Node) -> (pointwise: Node, depthwise: Node, pool: Node?) {
         func input(_ i: Int) -> String { node.hasInput(i) ? node.inputs[i] : "" }
         func trimmed(_ names: [String]) -> [String] {
@@ -47,27 +51,32 @@ public enum FusedPointwiseDepthwiseOp: Operator {
             }
             return a
         }
+        func name(_ attribute: String, _ fallback: String) -> String {
+            let v = (try? node.string(attribute, default: "")) ?? ""
+            return v.isEmpty ? fallback : v
+        }
         let y = node.outputs.first ?? ""
         let pooled = ((try? node.int("pool", default: 0)) ?? 0) == 1
-        let mid = y + "/pointwise", dwOut = pooled ? y + "/depthwise" : y
+        let mid = name("pointwise_output", y + "/pointwise")
+        let dwOut = pooled ? name("depthwise_output", y + "/depthwise") : y
 
         var pwAttrs = activation(prefix: "pointwise_")
         pwAttrs["kernel_shape"] = .ints([1, 1])
         pwAttrs["strides"] = .ints([1, 1])
         pwAttrs["pads"] = .ints([0, 0, 0, 0])
-        let pointwise = Node(name: node.name + "/pointwise", op: .fusedConv,
+        let pointwise = Node(name: name("pointwise_node", node.name + "/pointwise"), op: .fusedConv,
                              inputs: trimmed([input(0), input(1), input(2), "", input(5)]), outputs: [mid],
                              attributes: pwAttrs, opset: node.opset)
 
         var dwAttrs = activation(prefix: "")
         dwAttrs["kernel_shape"] = .ints([3, 3])
         for name in ["strides", "pads", "group"] { if let v = node.attributes[name] { dwAttrs[name] = v } }
-        let depthwise = Node(name: node.name + "/depthwise", op: .fusedConv,
+        let depthwise = Node(name: node.name, op: .fusedConv,
                              inputs: trimmed([mid, input(3), input(4), "", input(6)]), outputs: [dwOut],
                              attributes: dwAttrs, opset: node.opset)
 
         let pool = pooled
-            ? Node(name: node.name + "/pool", op: .maxPool, inputs: [dwOut], outputs: [y],
+            ? Node(name: name("pool_node", node.name + "/pool"), op: .maxPool, inputs: [dwOut], outputs: [y],
                    attributes: ["kernel_shape": .ints([2, 2]), "strides": .ints([2, 2]), "pads": .ints([0, 0, 0, 0])],
                    opset: node.opset)
             : nil

@@ -37,7 +37,14 @@ public struct PointwiseDepthwiseFusion: OptimizationPass {
                 "pads": .ints((try? dw.ints("pads")) ?? [0, 0, 0, 0]),
                 "group": .int(channels),
                 "pool": .int(pool == nil ? 0 : 1),
+                // The parts' names, so that splitting the node restores them.
+                "pointwise_node": .string(pw.name),
+                "pointwise_output": .string(pw.outputs[0]),
             ]
+            if let pool {
+                attrs["pool_node"] = .string(graph.nodes[pool].name)
+                attrs["depthwise_output"] = .string(dw.outputs[0])
+            }
             for suffix in ["activation", "activation_alpha", "activation_beta"] {
                 if let v = pw.attributes[suffix] { attrs["pointwise_" + suffix] = v }
                 if let v = dw.attributes[suffix] { attrs[suffix] = v }

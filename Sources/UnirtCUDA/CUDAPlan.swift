@@ -94,13 +94,15 @@ public final class CUDAPlan: @unchecked Sendable {
     /// - Throws: `CUDAError.unsupported` naming every operator it cannot run; `.api` when a CUDA call fails.
     public init(_ specialized: SpecializedGraph, device: CUDADevice, precision: CUDAPrecision = .fp32,
                 useGraph: Bool = true, layout: CUDALayout = .auto) throws {
-        // The GPU runs the parts of a fused pointwise-depthwise node as separate steps.
-        if specialized.graph.nodes.contains(where: { $0.op == .fusedPointwiseDepthwise }) {
-            self.specialized = try specialized.graph.splittingPointwiseDepthwise()
-                .specialized(inputShapes: specialized.inputShapes)
-        } else {
-            self.specialized = specialized
+        // The GPU runs the parts of a fused pointwise-depthwise node as separate steps, and
+        // a run-time instance-norm scale/shift as its own Mul/Add.
+        var graph = specialized.graph.splittingPointwiseDepthwise()
+        var resplit = graph.nodes.count != specialized.graph.nodes.count
+        if let g = try graph.specialized(inputShapes: specialized.inputShapes).splittingRuntimeInstanceNormAffine() {
+            graph = g
+            resplit = true
         }
+        self.specialized = resplit ? try graph.specialized(inputShapes: specialized.inputShapes) : specialized
         self.precision = precision
         self.layout = layout
         self.device = device

@@ -34,6 +34,7 @@ public enum Pipelines {
             // finished convolutions.
             return basic + [
                 InstanceNormFusion(),
+                InstanceNormAffineFusion(),
                 ResidualAddFusion(),
                 ConvActivationFusion(),
                 ResidualAddFusion(),

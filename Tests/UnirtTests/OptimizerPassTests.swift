@@ -234,6 +234,39 @@ final class OptimizerPassTests: XCTestCase {
         }
     }
 
+    func testInstanceNormAffineFoldsIntoScaleAndBias() throws {
+        // Constant scale and shift, and run-time ones (graph inputs, as multistyle26 computes them).
+        for runtime in [false, true] {
+            var g = instanceNormGraph(divForm: true)
+            var inputs = ["x": tensor([1, 3, 7, 10], in: 0...4)]
+            if runtime {
+                for name in ["gamma", "beta"] {
+                    inputs[name] = g.initializers.removeValue(forKey: name)
+                    g.inputs.append(decl(name, "1,5,1,1"))
+                }
+            }
+            let (out, n) = try check(g, [InstanceNormFusion(), InstanceNormAffineFusion()], inputs: inputs)
+            XCTAssertEqual(n, 1)
+            XCTAssertEqual(ops(out), ["Conv": 1, "InstanceNormalization": 1, "Reshape": 2], "runtime \(runtime)")
+            // A backend that needs constant affine parameters gets the Mul/Add back, same outputs.
+            let spec = try out.specialized(inputShapes: ["x": [1, 3, 7, 10]])
+            let split = spec.splittingRuntimeInstanceNormAffine()
+            XCTAssertEqual(split == nil, !runtime)
+            if let split {
+                XCTAssertEqual(ops(split)["Mul"], 1)
+                let a = try Session(graph: out, backend: ReferenceBackend()).run(inputs)["y"]!
+                let b = try Session(graph: split, backend: ReferenceBackend()).run(inputs)["y"]!
+                TestSupport.assertClose(b, a, rtol: 1e-5, "split")
+            }
+        }
+        // A scale that is not per channel stays a Mul.
+        var g = instanceNormGraph(divForm: true)
+        g.initializers["gamma"] = tensor([1, 5, 1, 10])
+        g.outputs = [decl("y", "1,5,h,10")]
+        let (out, _) = try check(g, [InstanceNormFusion(), InstanceNormAffineFusion()], inputs: ["x": tensor([1, 3, 7, 10], in: 0...4)])
+        XCTAssertEqual(ops(out)["Mul"], 1)
+    }
+
     func testZeroPadFoldsIntoConv() throws {
         let g = Graph(inputs: [decl("x", "N,3,8,8")], outputs: [decl("y", "N,4,10,10")],
                       initializers: ["w": tensor([4, 3, 3, 3]), "p": Tensor(shape: [8], ints: [0, 0, 1, 2, 0, 0, 2, 1])],
@@ -274,6 +307,6 @@ final class OptimizerPassTests: XCTestCase {
         XCTAssertEqual(report.entries.map(\.pass), Pipelines.passes(for: .extended).map(\.name))
         let (kept, _) = try Optimizer(level: .extended, disabled: ["residual-add-fusion"]).optimize(g)
         XCTAssertEqual(ops(kept), ["Conv": 1, "Add": 1, "Relu": 1])
-        XCTAssertEqual(Set(Optimizer.allPassNames).count, 10)
+        XCTAssertEqual(Set(Optimizer.allPassNames).count, 11)
     }
 }

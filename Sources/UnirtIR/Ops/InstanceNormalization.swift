@@ -53,3 +53,47 @@ public enum InstanceNormalizationOp: Operator {
         return [Tensor(shape: x.shape, floats: y, dtype: x.dtype)]
     }
 }
+
+extension SpecializedGraph {
+    /// The graph with every `InstanceNormalization` whose scale or B is not a
+    /// constant (the optimizer folds a run-time per-channel Mul/Add into them)
+    /// written as `InstanceNormalization(x, 1, 0)` followed by that Mul and Add
+    /// over [1, C, 1, …] views of the scale and B, for backends whose kernel
+    /// takes constant affine parameters. nil when there is none.
+    public func splittingRuntimeInstanceNormAffine() -> Graph? {
+        func isConstant(_ name: String) -> Bool { graph.initializers[name] != nil || values[name]?.constant != nil }
+        let targets = graph.nodes.filter {
+            $0.op == .instanceNormalization && $0.inputs.count == 3 && !(isConstant($0.inputs[1]) && isConstant($0.inputs[2]))
+        }
+        guard !targets.isEmpty else { return nil }
+        var g = graph
+        var nodes: [Node] = []
+        for n in graph.nodes {
+            guard n.op == .instanceNormalization, n.inputs.count == 3, let x = values[n.inputs[0]],
+                  x.shape.count >= 3, !(isConstant(n.inputs[1]) && isConstant(n.inputs[2])) else {
+                nodes.append(n)
+                continue
+            }
+            let c = x.shape[1], y = n.outputs[0]
+            let view = [1, c] + [Int](repeating: 1, count: x.shape.count - 2)
+            let ones = y + "/unit_scale", zeros = y + "/zero_bias", shape = y + "/channel_view"
+            g.initializers[ones] = Tensor(shape: [c], floats: [Float](repeating: 1, count: c))
+            g.initializers[zeros] = Tensor(shape: [c], floats: [Float](repeating: 0, count: c))
+            g.initializers[shape] = Tensor(shape: [view.count], ints: view.map(Int64.init), dtype: .i64)
+            var norm = n
+            norm.inputs = [n.inputs[0], ones, zeros]
+            norm.outputs = [y + "/normalized"]
+            nodes.append(norm)
+            nodes.append(Node(name: n.name + "/scale_view", op: .reshape, inputs: [n.inputs[1], shape],
+                              outputs: [y + "/scale_view"], opset: max(n.opset, 5)))
+            nodes.append(Node(name: n.name + "/bias_view", op: .reshape, inputs: [n.inputs[2], shape],
+                              outputs: [y + "/bias_view"], opset: max(n.opset, 5)))
+            nodes.append(Node(name: n.name + "/scale", op: .mul, inputs: [y + "/normalized", y + "/scale_view"],
+                              outputs: [y + "/scaled"], opset: n.opset))
+            nodes.append(Node(name: n.name + "/shift", op: .add, inputs: [y + "/scaled", y + "/bias_view"],
+                              outputs: [y], opset: n.opset))
+        }
+        g.nodes = nodes
+        return g
+    }
+}

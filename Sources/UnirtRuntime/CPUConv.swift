@@ -5,7 +5,8 @@ import Foundation
 import UnirtIR
 
 /// 2-D convolution over NCHW float32 (Conv and FusedConv): depthwise
-/// convolutions direct; 3×3 over 1–4 input channels direct on AVX-512
+/// convolutions direct; 3×3 stride-1 with 16+ channels as Winograd F(2×2, 3×3)
+/// on AVX-512 (`unirt_winograd_compute`); 3×3 over 1–4 input channels direct on AVX-512
 /// (`unirt_conv_smallc_compute`); small weights through the cache-tiled GEMM
 /// (`unirt_conv_gemm_compute`, epilogue fused, position tiles spread over the
 /// threads); 1–4 output channels direct; the rest im2col + sgemm per group in
@@ -58,6 +59,34 @@ enum CPUConv {
                             withUnsafePointer(to: e) { ep in
                                 withUnsafePointer(to: cgeo) { gp in
                                     unirt_dwconv_compute(xb, w, gp, ep, yb, r.lowerBound, r.upperBound)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // 3x3 stride 1 with 16+ channels: Winograd F(2x2, 3x3) when the epilogue is bias and/or ReLU.
+        if let w = options.constants[1], epilogue.residualInput == nil, epilogue.kind.isEmpty || epilogue.kind == "Relu",
+           unirt_winograd_supported(&directGeometry, g.c, g.m, g.group) != 0 {
+            let packed = FloatBuffer(count: unirt_winograd_packed_floats(g.m, g.c))
+            w.floats.withUnsafeBufferPointer { unirt_winograd_pack_weights($0.baseAddress, g.m, g.c, packed.pointer) }
+            let perThread = (unirt_winograd_scratch_floats(&directGeometry, g.c, g.m) + 15) / 16 * 16
+            let tileRows = unirt_winograd_tile_rows(&directGeometry)
+            let parts = max(1, min(threads, tileRows))
+            return CompiledKernel(scratchFloats: perThread * parts) { ins, outs, scratch in
+                let x = ins[0]!, y = outs[0]
+                let sc = UncheckedSendable(scratch)
+                epilogue.withC(ins) { ep in
+                    let cep = UncheckedSendable(ep)
+                    for b in 0..<g.n {
+                        let xb = UncheckedSendable(x + b * g.c * g.h * g.w), yb = UncheckedSendable(y + b * g.m * g.plane)
+                        parallelFor(parts, threads: parts) { r in
+                            withUnsafePointer(to: cgeo) { gp in
+                                for t in r {
+                                    unirt_winograd_compute(xb.value, g.c, packed.pointer, g.m, gp, cep.value, yb.value,
+                                                           tileRows * t / parts, tileRows * (t + 1) / parts,
+                                                           sc.value + t * perThread)
                                 }
                             }
                         }

@@ -546,6 +546,39 @@ void unirt_conv_smallc_compute(const float *x, size_t in_channels, const float *
                                const unirt_conv2d_geometry *g, const unirt_epilogue *ep, float *y,
                                size_t row_begin, size_t row_end);
 
+/* ------------------------------------------------------------------------ */
+/* 14. Winograd F(2x2, 3x3) convolution (AVX-512F)                           */
+/*
+ * 3x3, stride 1, dilation 1, group 1, any pads: 2x2 output tiles, 16 GEMMs
+ * over the channels on transformed 4x4 tiles (2.25x fewer multiplies than
+ * direct), tiles in blocks of rows so the transformed data stays in L2, bias
+ * and ReLU in the output transform. Only where unirt_winograd_supported says
+ * so (no other epilogue: callers apply one after).
+ */
+size_t unirt_winograd_packed_floats(size_t out_channels, size_t in_channels);
+void unirt_winograd_pack_weights(const float *w, size_t out_channels, size_t in_channels, float *packed);
+
+/* 1 when the kernel takes this convolution on this CPU (AVX-512F, 3x3
+ * stride 1 dilation 1 group 1, 16+ input and output channels, at most 16384
+ * weights per 3x3 position, output at least 8x8), else 0. */
+int32_t unirt_winograd_supported(const unirt_conv2d_geometry *g, size_t in_channels, size_t out_channels,
+                                 size_t group);
+
+/* Rows of 2x2 output tiles: ceil(out_h / 2). */
+size_t unirt_winograd_tile_rows(const unirt_conv2d_geometry *g);
+
+/* Scratch floats one thread needs. */
+size_t unirt_winograd_scratch_floats(const unirt_conv2d_geometry *g, size_t in_channels, size_t out_channels);
+
+/* One sample, tile rows [tile_row_begin, tile_row_end) (output rows 2*begin
+ * up to 2*end), every output channel; ep: bias and ReLU only (NULL: none).
+ * Disjoint tile-row ranges may run on different threads with their own
+ * scratch. Differs from direct summation by float rounding (~1e-6 relative
+ * to sum |x*w|). */
+void unirt_winograd_compute(const float *x, size_t in_channels, const float *packed, size_t out_channels,
+                            const unirt_conv2d_geometry *g, const unirt_epilogue *ep, float *y,
+                            size_t tile_row_begin, size_t tile_row_end, float *scratch);
+
 #ifdef __cplusplus
 }
 #endif

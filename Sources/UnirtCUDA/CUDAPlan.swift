@@ -94,9 +94,10 @@ public final class CUDAPlan: @unchecked Sendable {
     /// - Throws: `CUDAError.unsupported` naming every operator it cannot run; `.api` when a CUDA call fails.
     public init(_ specialized: SpecializedGraph, device: CUDADevice, precision: CUDAPrecision = .fp32,
                 useGraph: Bool = true, layout: CUDALayout = .auto) throws {
-        // The GPU runs the parts of a fused pointwise-depthwise node as separate steps, and
-        // a run-time instance-norm scale/shift as its own Mul/Add.
-        var graph = specialized.graph.splittingPointwiseDepthwise()
+        // The GPU runs merged sibling convolutions as their parts, the parts of a fused
+        // pointwise-depthwise node as separate steps, and a run-time instance-norm
+        // scale/shift as its own Mul/Add.
+        var graph = specialized.graph.splittingSiblingMerges().splittingPointwiseDepthwise()
         var resplit = graph.nodes.count != specialized.graph.nodes.count
         if let g = try graph.specialized(inputShapes: specialized.inputShapes).splittingRuntimeInstanceNormAffine() {
             graph = g

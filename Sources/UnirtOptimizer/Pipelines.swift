@@ -39,6 +39,7 @@ public enum Pipelines {
                 ConvActivationFusion(),
                 ResidualAddFusion(),
                 PointwiseDepthwiseFusion(),
+                SiblingConvMerge(),
                 DeadNodeElimination(),
             ]
         }

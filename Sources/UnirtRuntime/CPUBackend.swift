@@ -57,6 +57,7 @@ public struct CPUBackend: Backend {
         Key(.instanceNormalization, .f32): CPUPooling.buildInstanceNorm,
         Key(.transpose, .f32): CPUPooling.buildTranspose,
         Key(.concat, .f32): CPUPooling.buildConcat,
+        Key(.split, .f32): CPUPooling.buildSplit,
     ]
 
     public init() {}

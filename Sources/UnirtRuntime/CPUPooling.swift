@@ -197,6 +197,26 @@ enum CPUPooling {
     }
 
     /// Concat as block copies.
+    /// Split: each output a contiguous span per outer index (the inverse of Concat's copy).
+    static func buildSplit(_ node: Node, _ inputs: [ValueInfo?], _ outputs: [ValueInfo], _ options: CompileOptions) -> CompiledKernel? {
+        guard let x = inputs[0], let a = try? node.int("axis", default: 0), let axis = Shapes.axis(a, rank: x.shape.count),
+              outputs.reduce(0, { $0 + $1.shape[axis] }) == x.shape[axis] else { return nil }
+        let outer = x.shape[..<axis].reduce(1, *)
+        let inner = x.shape[(axis + 1)...].reduce(1, *)
+        let spans = outputs.map { $0.shape[axis] * inner }
+        let inSpan = x.shape[axis] * inner
+        return CompiledKernel { ins, outs, _ in
+            let xp = ins[0]!
+            var offset = 0
+            for (i, span) in spans.enumerated() {
+                if span > 0, i < outs.count {
+                    for o in 0..<outer { (outs[i] + o * span).update(from: xp + o * inSpan + offset, count: span) }
+                }
+                offset += span
+            }
+        }
+    }
+
     static func buildConcat(_ node: Node, _ inputs: [ValueInfo?], _ outputs: [ValueInfo], _ options: CompileOptions) -> CompiledKernel? {
         let out = outputs[0].shape
         guard let a = try? node.int("axis"), let axis = Shapes.axis(a, rank: out.count) else { return nil }

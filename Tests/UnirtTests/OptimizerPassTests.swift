@@ -307,6 +307,6 @@ final class OptimizerPassTests: XCTestCase {
         XCTAssertEqual(report.entries.map(\.pass), Pipelines.passes(for: .extended).map(\.name))
         let (kept, _) = try Optimizer(level: .extended, disabled: ["residual-add-fusion"]).optimize(g)
         XCTAssertEqual(ops(kept), ["Conv": 1, "Add": 1, "Relu": 1])
-        XCTAssertEqual(Set(Optimizer.allPassNames).count, 11)
+        XCTAssertEqual(Set(Optimizer.allPassNames).count, 12)
     }
 }

@@ -21,7 +21,7 @@ public enum FusedConvOp: Operator {
     public static let schema = OpSchema(
         inputs: 2...5,
         attributes: ConvOp.schema.attributes + ["activation", "activation_alpha", "activation_beta", "residual_before_activation",
-                                                  "input_scale"],
+                                                  "input_scale", "merged_from"],
         sinceOpset: 1, summary: "Conv + bias + residual add + activation in one node (optimizer output)")
 
     public static func validate(_ node: Node) throws {

@@ -16,7 +16,7 @@ public enum FusedPointwiseDepthwiseOp: Operator {
         inputs: 4...7,
         attributes: ["strides", "pads", "group", "pointwise_activation", "pointwise_activation_alpha",
                      "pointwise_activation_beta", "activation", "activation_alpha", "activation_beta", "pool",
-                     "pointwise_node", "pointwise_output", "pool_node", "depthwise_output"],
+                     "pointwise_node", "pointwise_output", "pool_node", "depthwise_output", "merged_from"],
         sinceOpset: 1, summary: "1x1 Conv -> 3x3 depthwise Conv (-> 2x2 MaxPool) in one node (optimizer output)")
 
     public static func validate(_ node: Node) throws {

@@ -190,11 +190,16 @@ def main() -> None:
             ort_rss = int(worker.ask("rss"))
             worker.close()
             o, u = float(np.median(ort_ms)), float(np.median(uni_ms))
+            # Each round's pair ran back to back; on a shared machine whose speed drifts,
+            # the median of the per-round ratios is the steadier comparison.
+            pairs = [a / b for a, b in zip(ort_ms, uni_ms)]
             row = {"case": case, "batch": batch, "threads": args.threads, "ort_ms": o, "unirt_ms": u,
-                   "speedup": o / u, "unirt_peak_rss_bytes": int(max(uni_rss)), "ort_peak_rss_bytes": ort_rss,
+                   "speedup": o / u, "round_ratio_median": float(np.median(pairs)),
+                   "round_ratios": pairs, "unirt_peak_rss_bytes": int(max(uni_rss)), "ort_peak_rss_bytes": ort_rss,
                    "rss_ratio": max(uni_rss) / ort_rss, "ort_rounds_ms": ort_ms, "unirt_rounds_ms": uni_ms}
             results.append(row)
-            print(f"{case:18s} ORT {o:9.2f} ms   unirt {u:9.2f} ms   unirt/ORT speed {o / u:5.2f}x   "
+            print(f"{case:18s} ORT {o:9.2f} ms   unirt {u:9.2f} ms   unirt/ORT speed {o / u:5.2f}x "
+                  f"(per-round median {np.median(pairs):4.2f}x, {min(pairs):4.2f}-{max(pairs):4.2f})   "
                   f"peak RSS ORT {ort_rss / 2**20:7.1f} MiB unirt {max(uni_rss) / 2**20:7.1f} MiB "
                   f"({max(uni_rss) / ort_rss:4.2f}x)", flush=True)
 
@@ -206,10 +211,12 @@ def main() -> None:
     lines = [f"# unirt vs ONNX Runtime, CPU, {args.threads} threads ({report['machine']['date']})", "",
              f"Machine: {report['machine']['cpu']}, {report['machine']['cores']} cores, "
              f"SIMD {' '.join(report['machine']['simd'])}; onnxruntime {report['machine']['onnxruntime']}", "",
-             "| case | ONNX Runtime p50 ms | unirt p50 ms | speed ratio | ORT peak RSS MiB | unirt peak RSS MiB | RSS ratio |",
-             "|---|---|---|---|---|---|---|"]
+             "| case | ONNX Runtime p50 ms | unirt p50 ms | speed ratio | per-round ratios (median, range) | ORT peak RSS MiB | unirt peak RSS MiB | RSS ratio |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in results:
+        rr = r["round_ratios"]
         lines.append(f"| {r['case']} | {r['ort_ms']:.2f} | {r['unirt_ms']:.2f} | {r['speedup']:.2f}× | "
+                     f"{r['round_ratio_median']:.2f}× ({min(rr):.2f}–{max(rr):.2f}) | "
                      f"{r['ort_peak_rss_bytes'] / 2**20:.1f} | {r['unirt_peak_rss_bytes'] / 2**20:.1f} | "
                      f"{r['rss_ratio']:.2f}× |")
     (out / "cpu-vs-ort-latest.md").write_text("\n".join(lines) + "\n")

@@ -4,6 +4,22 @@
 #define UNIRT_CONV_GEMM_INTERNAL_H
 #include "kernels_internal.h"
 
+/* Bits [lo, hi) of a 32-bit lane mask, clamped to [0, 32) (0 when empty):
+ * the lanes of a masked load or store that fall inside a row. */
+static inline uint32_t unirt_lane_range(ptrdiff_t lo, ptrdiff_t hi) {
+    if (lo < 0) lo = 0;
+    if (hi > 32) hi = 32;
+    if (hi <= lo) return 0;
+    return (hi == 32 ? 0xFFFFFFFFu : (1u << hi) - 1) & ~((1u << lo) - 1);
+}
+
+/* The lanes among the first `lanes` (up to 32) of consecutive floats from
+ * row[start] that lie inside a row of in_w floats. */
+static inline uint32_t unirt_row_lanes(ptrdiff_t start, size_t in_w, size_t lanes) {
+    const ptrdiff_t hi = (ptrdiff_t)in_w - start;
+    return unirt_lane_range(-start, hi < (ptrdiff_t)lanes ? hi : (ptrdiff_t)lanes);
+}
+
 /* Marks a function compiled for AVX-512F (+VL, FMA) regardless of the global flags. */
 #define UNIRT_AVX512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
 

@@ -9,8 +9,6 @@
 #include "conv_gemm_internal.h"
 #include <immintrin.h>
 
-#define UNIRT_AVX512_INLINE static inline __attribute__((always_inline, target("avx512f,avx512vl,avx2,fma")))
-
 enum { BLOCK = 16 };
 
 size_t unirt_conv_smallc_packed_floats(size_t out_channels, size_t in_channels) {
@@ -35,13 +33,6 @@ int32_t unirt_conv_smallc_supported(const unirt_conv2d_geometry *g, size_t in_ch
            (g->stride_w == 1 || g->stride_w == 2);
 }
 
-/* Lanes [lo, hi) of a 32-lane mask. */
-UNIRT_AVX512_INLINE uint32_t lanes(ptrdiff_t lo, ptrdiff_t hi) {
-    if (lo < 0) lo = 0;
-    if (hi > 32) hi = 32;
-    if (hi <= lo) return 0;
-    return (hi == 32 ? 0xFFFFFFFFu : (1u << hi) - 1) & ~((1u << lo) - 1);
-}
 
 UNIRT_AVX512 void unirt_conv_smallc_compute(const float *x, size_t in_channels, const float *packed,
                                             size_t out_channels, const unirt_conv2d_geometry *g,
@@ -74,13 +65,10 @@ UNIRT_AVX512 void unirt_conv_smallc_compute(const float *x, size_t in_channels, 
                         if (s == 1) {
                             for (int kx = 0; kx < 3; kx++) {
                                 const ptrdiff_t st = base + kx;
-                                v[kx] = _mm512_maskz_loadu_ps((__mmask16)lanes(-st, (ptrdiff_t)W - st < (ptrdiff_t)n ? (ptrdiff_t)W - st : (ptrdiff_t)n),
-                                                              row + st);
+                                v[kx] = _mm512_maskz_loadu_ps((__mmask16)unirt_row_lanes(st, W, n), row + st);
                             }
                         } else {
-                            const ptrdiff_t lim = (ptrdiff_t)(2 * n);
-                            const uint32_t ma = lanes(-base, (ptrdiff_t)W - base < lim ? (ptrdiff_t)W - base : lim);
-                            const uint32_t mb = lanes(-base - 2, (ptrdiff_t)W - base - 2 < lim ? (ptrdiff_t)W - base - 2 : lim);
+                            const uint32_t ma = unirt_row_lanes(base, W, 2 * n), mb = unirt_row_lanes(base + 2, W, 2 * n);
                             const __m512 a0 = _mm512_maskz_loadu_ps((__mmask16)ma, row + base);
                             const __m512 a1 = _mm512_maskz_loadu_ps((__mmask16)(ma >> 16), row + base + 16);
                             const __m512 b0 = _mm512_maskz_loadu_ps((__mmask16)mb, row + base + 2);
@@ -94,7 +82,7 @@ UNIRT_AVX512 void unirt_conv_smallc_compute(const float *x, size_t in_channels, 
                             for (int r = 0; r < BLOCK; r++) acc[r] = _mm512_fmadd_ps(v[kx], _mm512_set1_ps(wt[r]), acc[r]);
                     }
                 }
-                const __mmask16 store = (__mmask16)lanes(0, (ptrdiff_t)n);
+                const __mmask16 store = (__mmask16)unirt_lane_range(0, (ptrdiff_t)n);
                 /* Constant indices only, so the accumulators stay in registers. */
 #define STORE_ROW(r)                                                                          \
     if ((r) < rows_here) {                                                                    \

@@ -76,14 +76,6 @@ size_t unirt_winograd_scratch_floats(const unirt_conv2d_geometry *g, size_t in_c
     return XI * (in_channels + out_channels) * nb;
 }
 
-#define UNIRT_AVX512_INLINE static inline __attribute__((always_inline, target("avx512f,avx512vl,avx2,fma")))
-
-UNIRT_AVX512_INLINE uint32_t lanes32(ptrdiff_t lo, ptrdiff_t hi) {
-    if (lo < 0) lo = 0;
-    if (hi > 32) hi = 32;
-    if (hi <= lo) return 0;
-    return (hi == 32 ? 0xFFFFFFFFu : (1u << hi) - 1) & ~((1u << lo) - 1);
-}
 
 UNIRT_AVX512 void unirt_winograd_compute(const float *x, size_t in_channels, const float *packed,
                                          size_t out_channels, const unirt_conv2d_geometry *g,
@@ -112,8 +104,7 @@ UNIRT_AVX512 void unirt_winograd_compute(const float *x, size_t in_channels, con
             for (size_t ty = ty0; ty < ty1; ty++)
                 for (size_t tx0 = 0; tx0 < TWp; tx0 += TILE_VEC) {
                     const ptrdiff_t base = (ptrdiff_t)(2 * tx0) - pl;
-                    const uint32_t ma = lanes32(-base, (ptrdiff_t)W - base);
-                    const uint32_t mb = lanes32(-base - 2, (ptrdiff_t)W - base - 2);
+                    const uint32_t ma = unirt_row_lanes(base, W, 32), mb = unirt_row_lanes(base + 2, W, 32);
                     __m512 d[4][4];
                     for (int i = 0; i < 4; i++) {
                         const ptrdiff_t iy = (ptrdiff_t)(2 * ty) - pt + i;
@@ -178,7 +169,7 @@ UNIRT_AVX512 void unirt_winograd_compute(const float *x, size_t in_channels, con
                             y1 = _mm512_max_ps(y1, zero);
                         }
                         const ptrdiff_t col = (ptrdiff_t)(2 * tx0);
-                        const uint32_t mk = lanes32(0, (ptrdiff_t)OW - col);
+                        const uint32_t mk = unirt_lane_range(0, (ptrdiff_t)OW - col);
                         float *dst = ym + oy * OW + (size_t)col;
                         _mm512_mask_storeu_ps(dst, (__mmask16)mk, _mm512_permutex2var_ps(y0, inter_lo, y1));
                         _mm512_mask_storeu_ps(dst + 16, (__mmask16)(mk >> 16), _mm512_permutex2var_ps(y0, inter_hi, y1));

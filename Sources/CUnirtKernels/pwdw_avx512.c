@@ -5,24 +5,6 @@
 #include "conv_gemm_internal.h"
 #include <immintrin.h>
 
-#define UNIRT_AVX512_INLINE static inline __attribute__((always_inline, target("avx512f,avx512vl,avx2,fma")))
-
-/* Lanes [lo, hi) of a 32-lane mask (empty when hi <= lo). */
-UNIRT_AVX512_INLINE uint32_t lane_range(ptrdiff_t lo, ptrdiff_t hi) {
-    if (lo < 0) lo = 0;
-    if (hi > 32) hi = 32;
-    if (hi <= lo) return 0;
-    const uint32_t upto = hi == 32 ? 0xFFFFFFFFu : (1u << hi) - 1;
-    return upto & ~((1u << lo) - 1);
-}
-
-/* Lanes of 16 (stride 1) or 32 (stride 2) consecutive floats from
- * row[start] that are inside [0, in_w) and among the first `lanes`. */
-UNIRT_AVX512_INLINE uint32_t valid_lanes(ptrdiff_t start, size_t in_w, size_t lanes) {
-    const ptrdiff_t hi_row = (ptrdiff_t)in_w - start;
-    return lane_range(-start, hi_row < (ptrdiff_t)lanes ? hi_row : (ptrdiff_t)lanes);
-}
-
 UNIRT_AVX512 void unirt_dw3x3_row_avx512(const float *const rows[3], const float *w, size_t in_w,
                                          size_t out_w, size_t stride, size_t pad_left, float bias,
                                          int relu, float *y) {
@@ -36,9 +18,9 @@ UNIRT_AVX512 void unirt_dw3x3_row_avx512(const float *const rows[3], const float
         const ptrdiff_t base = (ptrdiff_t)(ox * stride) - (ptrdiff_t)pad_left;
         __m512 acc0 = bv, acc1 = zero;
         if (stride == 1) {
-            const __mmask16 m0 = (__mmask16)valid_lanes(base, in_w, n);
-            const __mmask16 m1 = (__mmask16)valid_lanes(base + 1, in_w, n);
-            const __mmask16 m2 = (__mmask16)valid_lanes(base + 2, in_w, n);
+            const __mmask16 m0 = (__mmask16)unirt_row_lanes(base, in_w, n);
+            const __mmask16 m1 = (__mmask16)unirt_row_lanes(base + 1, in_w, n);
+            const __mmask16 m2 = (__mmask16)unirt_row_lanes(base + 2, in_w, n);
             for (int ky = 0; ky < 3; ky++) {
                 if (!rows[ky]) continue;
                 const float *p = rows[ky] + base;
@@ -49,7 +31,7 @@ UNIRT_AVX512 void unirt_dw3x3_row_avx512(const float *const rows[3], const float
         } else {
             /* Taps 0 and 1 are the even and odd lanes of 32 floats from base;
              * tap 2 the even lanes of 32 floats from base + 2. */
-            const uint32_t ma = valid_lanes(base, in_w, 2 * n), mb = valid_lanes(base + 2, in_w, 2 * n);
+            const uint32_t ma = unirt_row_lanes(base, in_w, 2 * n), mb = unirt_row_lanes(base + 2, in_w, 2 * n);
             for (int ky = 0; ky < 3; ky++) {
                 if (!rows[ky]) continue;
                 const float *p = rows[ky] + base;
@@ -64,7 +46,7 @@ UNIRT_AVX512 void unirt_dw3x3_row_avx512(const float *const rows[3], const float
         }
         __m512 v = _mm512_add_ps(acc0, acc1);
         if (relu) v = _mm512_max_ps(v, zero);
-        _mm512_mask_storeu_ps(y + ox, (__mmask16)lane_range(0, (ptrdiff_t)n), v);
+        _mm512_mask_storeu_ps(y + ox, (__mmask16)unirt_lane_range(0, (ptrdiff_t)n), v);
     }
 }
 
@@ -73,13 +55,13 @@ UNIRT_AVX512 void unirt_pool2x2_row_avx512(const float *a, const float *b, size_
     const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     for (size_t i = 0; i < n; i += 16) {
         const size_t k = n - i < 16 ? n - i : 16;
-        const uint32_t m = lane_range(0, (ptrdiff_t)(2 * k));
+        const uint32_t m = unirt_lane_range(0, (ptrdiff_t)(2 * k));
         const __m512 v0 = _mm512_max_ps(_mm512_maskz_loadu_ps((__mmask16)m, a + 2 * i),
                                         _mm512_maskz_loadu_ps((__mmask16)m, b + 2 * i));
         const __m512 v1 = _mm512_max_ps(_mm512_maskz_loadu_ps((__mmask16)(m >> 16), a + 2 * i + 16),
                                         _mm512_maskz_loadu_ps((__mmask16)(m >> 16), b + 2 * i + 16));
         const __m512 r = _mm512_max_ps(_mm512_permutex2var_ps(v0, even, v1), _mm512_permutex2var_ps(v0, odd, v1));
-        _mm512_mask_storeu_ps(y + i, (__mmask16)lane_range(0, (ptrdiff_t)k), r);
+        _mm512_mask_storeu_ps(y + i, (__mmask16)unirt_lane_range(0, (ptrdiff_t)k), r);
     }
 }
 
@@ -100,7 +82,7 @@ UNIRT_AVX512 void unirt_dw3x3_rows2_same_avx512(const float *const r[4], const f
     const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
     const size_t chunks = (in_w + 15) / 16, pooled_w = in_w / 2;
     /* Columns of chunk j inside the row. */
-#define CHUNK_MASK(j) ((__mmask16)lane_range(0, (ptrdiff_t)(in_w - 16 * (j)) < 16 ? (ptrdiff_t)(in_w - 16 * (j)) : 16))
+#define CHUNK_MASK(j) ((__mmask16)unirt_lane_range(0, (ptrdiff_t)(in_w - 16 * (j)) < 16 ? (ptrdiff_t)(in_w - 16 * (j)) : 16))
     __m512 prev[4], cur[4];
     const __mmask16 m0 = CHUNK_MASK(0);
     for (int i = 0; i < 4; i++) {
@@ -135,7 +117,7 @@ UNIRT_AVX512 void unirt_dw3x3_rows2_same_avx512(const float *const r[4], const f
             __m512 m = _mm512_max_ps(u, v);
             m = _mm512_max_ps(m, _mm512_permutexvar_ps(pairs, m));
             const ptrdiff_t left_out = (ptrdiff_t)pooled_w - (ptrdiff_t)(8 * j);
-            _mm512_mask_storeu_ps(pooled + 8 * j, (__mmask16)lane_range(0, left_out < 8 ? left_out : 8),
+            _mm512_mask_storeu_ps(pooled + 8 * j, (__mmask16)unirt_lane_range(0, left_out < 8 ? left_out : 8),
                                   _mm512_permutexvar_ps(evens, m));
         } else {
             const __mmask16 mj = CHUNK_MASK(j);

@@ -100,12 +100,17 @@ extension Graph {
     /// last of them was, which keeps the order topological as long as the
     /// replacement reads only values available there.
     mutating func replaceNodes(_ indices: [Int], with replacement: Node?) {
+        replaceNodes(indices, with: replacement.map { [$0] } ?? [], at: indices.max()!)
+    }
+
+    /// Removes the nodes at `indices` and puts `replacement` where node
+    /// `position` was (before it, when it stays).
+    mutating func replaceNodes(_ indices: [Int], with replacement: [Node], at position: Int) {
         let set = Set(indices)
-        let last = indices.max()!
         var result: [Node] = []
-        result.reserveCapacity(nodes.count)
+        result.reserveCapacity(nodes.count + replacement.count)
         for (i, n) in nodes.enumerated() {
-            if i == last, let replacement { result.append(replacement) }
+            if i == position { result += replacement }
             if !set.contains(i) { result.append(n) }
         }
         nodes = result

@@ -74,23 +74,10 @@ enum CPUConv {
             let perThread = (unirt_winograd_scratch_floats(&directGeometry, g.c, g.m) + 15) / 16 * 16
             let tileRows = unirt_winograd_tile_rows(&directGeometry)
             let parts = max(1, min(threads, tileRows))
-            return CompiledKernel(scratchFloats: perThread * parts) { ins, outs, scratch in
-                let x = ins[0]!, y = outs[0]
-                let sc = UncheckedSendable(scratch)
-                epilogue.withC(ins) { ep in
-                    let cep = UncheckedSendable(ep)
-                    for b in 0..<g.n {
-                        let xb = UncheckedSendable(x + b * g.c * g.h * g.w), yb = UncheckedSendable(y + b * g.m * g.plane)
-                        parallelFor(parts, threads: parts) { r in
-                            withUnsafePointer(to: cgeo) { gp in
-                                for t in r {
-                                    unirt_winograd_compute(xb.value, g.c, packed.pointer, g.m, gp, cep.value, yb.value,
-                                                           tileRows * t / parts, tileRows * (t + 1) / parts,
-                                                           sc.value + t * perThread)
-                                }
-                            }
-                        }
-                    }
+            return perSample(g, cgeo, epilogue, count: parts, threads: parts, scratchFloats: perThread * parts) { x, y, ep, gp, r, sc in
+                for t in r {
+                    unirt_winograd_compute(x, g.c, packed.pointer, g.m, gp, ep, y, tileRows * t / parts,
+                                           tileRows * (t + 1) / parts, sc + t * perThread)
                 }
             }
         }
@@ -98,24 +85,8 @@ enum CPUConv {
         if let w = options.constants[1], unirt_conv_smallc_supported(&directGeometry, g.c, g.m, g.group) != 0 {
             let packed = FloatBuffer(count: unirt_conv_smallc_packed_floats(g.m, g.c))
             w.floats.withUnsafeBufferPointer { unirt_conv_smallc_pack_weights($0.baseAddress, g.m, g.c, packed.pointer) }
-            return CompiledKernel { ins, outs, _ in
-                let x = ins[0]!, y = outs[0]
-                epilogue.withC(ins) { ep in
-                    let cep = UncheckedSendable(ep)
-                    for b in 0..<g.n {
-                        let xb = UncheckedSendable(x + b * g.c * g.h * g.w), yb = UncheckedSendable(y + b * g.m * g.plane)
-                        parallelFor(g.oh, threads: threads) { r in
-                            var e = cep.value.pointee
-                            if let z = e.residual { e.residual = z + b * g.m * g.plane }
-                            withUnsafePointer(to: e) { ep in
-                                withUnsafePointer(to: cgeo) { gp in
-                                    unirt_conv_smallc_compute(xb.value, g.c, packed.pointer, g.m, gp, ep, yb.value,
-                                                              r.lowerBound, r.upperBound)
-                                }
-                            }
-                        }
-                    }
-                }
+            return perSample(g, cgeo, epilogue, count: g.oh, threads: threads) { x, y, ep, gp, r, _ in
+                unirt_conv_smallc_compute(x, g.c, packed.pointer, g.m, gp, ep, y, r.lowerBound, r.upperBound)
             }
         }
         // Small weights: a cache-tiled GEMM with the epilogue fused beats im2col + sgemm.
@@ -126,27 +97,10 @@ enum CPUConv {
             let perThread = unirt_conv_gemm_scratch_floats(&directGeometry, g.c)
             // Whole tiles per thread, so no thread gets a sliver.
             let parts = max(1, min(threads, g.plane / max(unirt_conv_gemm_tile(k), 1)))
-            return CompiledKernel(scratchFloats: perThread * parts) { ins, outs, scratch in
-                let x = ins[0]!, y = outs[0]
-                let sc = UncheckedSendable(scratch)
-                epilogue.withC(ins) { ep in
-                    let cep = UncheckedSendable(ep)
-                    for b in 0..<g.n {
-                        let xb = UncheckedSendable(x + b * g.c * g.h * g.w), yb = UncheckedSendable(y + b * g.m * g.plane)
-                        parallelFor(parts, threads: parts) { r in
-                            var e = cep.value.pointee
-                            if let z = e.residual { e.residual = z + b * g.m * g.plane }
-                            withUnsafePointer(to: e) { ep in
-                                withUnsafePointer(to: cgeo) { gp in
-                                    for t in r {
-                                        unirt_conv_gemm_compute(xb.value, g.c, packed.pointer, g.m, gp, ep, yb.value,
-                                                                g.plane * t / parts, g.plane * (t + 1) / parts,
-                                                                sc.value + t * perThread)
-                                    }
-                                }
-                            }
-                        }
-                    }
+            return perSample(g, cgeo, epilogue, count: parts, threads: parts, scratchFloats: perThread * parts) { x, y, ep, gp, r, sc in
+                for t in r {
+                    unirt_conv_gemm_compute(x, g.c, packed.pointer, g.m, gp, ep, y, g.plane * t / parts,
+                                            g.plane * (t + 1) / parts, sc + t * perThread)
                 }
             }
         }
@@ -155,24 +109,8 @@ enum CPUConv {
            unirt_conv_direct_preferred(&directGeometry, g.c, g.m, g.group) != 0 {
             let packed = FloatBuffer(count: unirt_conv_direct_packed_floats(g.m, g.c, g.kh, g.kw))
             w.floats.withUnsafeBufferPointer { unirt_conv_direct_pack_weights($0.baseAddress, g.m, g.c, g.kh, g.kw, packed.pointer) }
-            return CompiledKernel { ins, outs, _ in
-                let x = ins[0]!, y = outs[0]
-                epilogue.withC(ins) { ep in
-                    let cep = UncheckedSendable(ep)
-                    for b in 0..<g.n {
-                        let xb = UncheckedSendable(x + b * g.c * g.h * g.w), yb = UncheckedSendable(y + b * g.m * g.plane)
-                        parallelFor(g.oh, threads: threads) { r in
-                            var e = cep.value.pointee
-                            if let z = e.residual { e.residual = z + b * g.m * g.plane }
-                            withUnsafePointer(to: e) { ep in
-                                withUnsafePointer(to: cgeo) { gp in
-                                    unirt_conv_direct_compute(xb.value, packed.pointer, gp, ep, yb.value, 0, g.m,
-                                                              r.lowerBound, r.upperBound)
-                                }
-                            }
-                        }
-                    }
-                }
+            return perSample(g, cgeo, epilogue, count: g.oh, threads: threads) { x, y, ep, gp, r, _ in
+                unirt_conv_direct_compute(x, packed.pointer, gp, ep, y, 0, g.m, r.lowerBound, r.upperBound)
             }
         }
         let pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.padTop == 0 && g.padLeft == 0
@@ -214,6 +152,38 @@ enum CPUConv {
         }
     }
 
+}
+
+extension CPUConv {
+    /// One sample's share of a kernel: input and output of the sample, the
+    /// epilogue with its residual moved to the sample, the geometry, a range of
+    /// `0..<count`, and the scratch buffer.
+    typealias SampleBody = @Sendable (_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                                      _ ep: UnsafePointer<unirt_epilogue>, _ geometry: UnsafePointer<unirt_conv2d_geometry>,
+                                      _ range: Range<Int>, _ scratch: UnsafeMutablePointer<Float>) -> Void
+
+    /// A kernel that runs `body` for every sample over `0..<count` split into
+    /// at most `threads` ranges on the worker pool.
+    static func perSample(_ g: Geometry, _ cgeo: unirt_conv2d_geometry, _ epilogue: Epilogue, count: Int, threads: Int,
+                          scratchFloats: Int = 0, _ body: @escaping SampleBody) -> CompiledKernel {
+        CompiledKernel(scratchFloats: scratchFloats) { ins, outs, scratch in
+            let x = ins[0]!, y = outs[0]
+            let sc = UncheckedSendable(scratch)
+            epilogue.withC(ins) { ep in
+                let cep = UncheckedSendable(ep)
+                for b in 0..<g.n {
+                    let xb = UncheckedSendable(x + b * g.c * g.h * g.w), yb = UncheckedSendable(y + b * g.m * g.plane)
+                    parallelFor(count, threads: threads) { r in
+                        var e = cep.value.pointee
+                        if let z = e.residual { e.residual = z + b * g.m * g.plane }
+                        withUnsafePointer(to: e) { ep in
+                            withUnsafePointer(to: cgeo) { gp in body(xb.value, yb.value, ep, gp, r, sc.value) }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Bias, residual and activation applied in place after a convolution.

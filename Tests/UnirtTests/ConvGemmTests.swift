@@ -47,11 +47,9 @@ final class ConvGemmTests: XCTestCase {
         var rng = SeededRNG(seed: 47)
         defer { unirt_conv_gemm_limit_isa(2) }
         for s in Self.shapes {
-            let g = s.geometry
-            let plane = g.out_h * g.out_w
             let k = s.c * s.k * s.k
             let x = rng.floats(s.c * s.h * s.w, in: -2...2), w = rng.floats(s.m * k)
-            let bias = rng.floats(s.m), slope = rng.floats(s.m, in: 0...0.5), residual = rng.floats(s.m * plane)
+            let e = DirectConvTests.EpilogueInputs(s, &rng)
             var packed = [Float](repeating: .nan, count: unirt_conv_gemm_packed_floats(s.m, k))
             unirt_conv_gemm_pack_weights(w, s.m, k, &packed)
             let (acc, mag) = DirectConvTests.reference(s, x: x, w: w)
@@ -60,33 +58,8 @@ final class ConvGemmTests: XCTestCase {
                 unirt_conv_gemm_limit_isa(level)
                 let isa = String(cString: unirt_conv_gemm_isa())
                 guard tested.insert(isa).inserted else { continue }
-                Self.check(run(s, x: x, packed: packed, ep: nil), acc, mag, "\(isa) \(s) no epilogue")
-                for act in DirectConvTests.activations {
-                    for mode in 0...2 {
-                        let want = (0..<acc.count).map { i -> Double in
-                            let m = i / plane
-                            var v = acc[i] + Double(bias[m])
-                            if mode == 1 { v += Double(residual[i]) }
-                            v = DirectConvTests.activate(act.kind, Double(act.alpha), Double(act.beta), v,
-                                                         slope: Double(slope[m]))
-                            if mode == 2 { v += Double(residual[i]) }
-                            return v
-                        }
-                        let bound = (0..<acc.count).map { mag[$0] + abs(Double(bias[$0 / plane])) + abs(Double(residual[$0])) }
-                        let got = bias.withUnsafeBufferPointer { b in
-                            slope.withUnsafeBufferPointer { sl in
-                                residual.withUnsafeBufferPointer { r in
-                                    var ep = unirt_epilogue(
-                                        bias: b.baseAddress, residual: mode == 0 ? nil : r.baseAddress,
-                                        residual_after_activation: mode == 2 ? 1 : 0, activation: act.kind,
-                                        alpha: act.alpha, beta: act.beta, slope: sl.baseAddress)
-                                    return run(s, x: x, packed: packed, ep: &ep)
-                                }
-                            }
-                        }
-                        Self.check(got, want, bound, "\(isa) \(s) act \(act.kind) residual mode \(mode)")
-                    }
-                }
+                DirectConvTests.checkEveryEpilogue(s, e, acc: acc, magnitude: mag, label: "\(isa) \(s)",
+                                                   check: { Self.check($0, $1, $2, $3) }) { run(s, x: x, packed: packed, ep: $0) }
             }
         }
     }

@@ -111,43 +111,63 @@ final class DirectConvTests: XCTestCase {
         var rng = SeededRNG(seed: 31)
         defer { unirt_cpu_set_simd_enabled(1) }
         for s in Self.shapes {
-            let g = s.geometry
-            let plane = g.out_h * g.out_w
             let x = rng.floats(s.c * s.h * s.w, in: -2...2), w = rng.floats(s.m * s.c * s.k * s.k)
-            let bias = rng.floats(s.m), slope = rng.floats(s.m, in: 0...0.5), residual = rng.floats(s.m * plane)
+            let e = EpilogueInputs(s, &rng)
             var packed = [Float](repeating: .nan, count: unirt_conv_direct_packed_floats(s.m, s.c, s.k, s.k))
             unirt_conv_direct_pack_weights(w, s.m, s.c, s.k, s.k, &packed)
             let (acc, mag) = Self.reference(s, x: x, w: w)
             for simd in [Int32(1), 0] {
                 unirt_cpu_set_simd_enabled(simd)
                 let isa = String(cString: unirt_kernels_isa())
-                // No epilogue: the raw sums.
-                check(runDirect(s, x: x, packed: packed, ep: nil), acc, mag, "\(isa) \(s) no epilogue")
-                for act in Self.activations {
-                    for mode in 0...2 {
-                        let want = (0..<acc.count).map { i -> Double in
-                            let m = i / plane
-                            var v = acc[i] + Double(bias[m])
-                            if mode == 1 { v += Double(residual[i]) }
-                            v = Self.activate(act.kind, Double(act.alpha), Double(act.beta), v, slope: Double(slope[m]))
-                            if mode == 2 { v += Double(residual[i]) }
-                            return v
+                Self.checkEveryEpilogue(s, e, acc: acc, magnitude: mag, label: "\(isa) \(s)",
+                                        check: { check($0, $1, $2, $3) }) { runDirect(s, x: x, packed: packed, ep: $0) }
+            }
+        }
+    }
+
+    /// Per-channel bias and PRelu slope and a residual for a shape's output, drawn from `rng`.
+    struct EpilogueInputs {
+        var bias: [Float], slope: [Float], residual: [Float]
+
+        init(_ s: Shape, _ rng: inout SeededRNG) {
+            let g = s.geometry
+            bias = rng.floats(s.m)
+            slope = rng.floats(s.m, in: 0...0.5)
+            residual = rng.floats(s.m * g.out_h * g.out_w)
+        }
+    }
+
+    /// Checks `run` without an epilogue and with every activation in each residual mode
+    /// (none, before the activation, after it) against the reference sums `acc`.
+    static func checkEveryEpilogue(_ s: Shape, _ e: EpilogueInputs, acc: [Double], magnitude mag: [Double], label: String,
+                                   check: ([Float], [Double], [Double], String) -> Void,
+                                   run: (UnsafePointer<unirt_epilogue>?) -> [Float]) {
+        let g = s.geometry
+        let plane = g.out_h * g.out_w
+        check(run(nil), acc, mag, "\(label) no epilogue")
+        for act in activations {
+            for mode in 0...2 {
+                let want = (0..<acc.count).map { i -> Double in
+                    let m = i / plane
+                    var v = acc[i] + Double(e.bias[m])
+                    if mode == 1 { v += Double(e.residual[i]) }
+                    v = activate(act.kind, Double(act.alpha), Double(act.beta), v, slope: Double(e.slope[m]))
+                    if mode == 2 { v += Double(e.residual[i]) }
+                    return v
+                }
+                let bound = (0..<acc.count).map { mag[$0] + abs(Double(e.bias[$0 / plane])) + abs(Double(e.residual[$0])) }
+                let got = e.bias.withUnsafeBufferPointer { b in
+                    e.slope.withUnsafeBufferPointer { sl in
+                        e.residual.withUnsafeBufferPointer { r in
+                            var ep = unirt_epilogue(
+                                bias: b.baseAddress, residual: mode == 0 ? nil : r.baseAddress,
+                                residual_after_activation: mode == 2 ? 1 : 0, activation: act.kind,
+                                alpha: act.alpha, beta: act.beta, slope: sl.baseAddress)
+                            return run(&ep)
                         }
-                        let bound = (0..<acc.count).map { mag[$0] + abs(Double(bias[$0 / plane])) + abs(Double(residual[$0])) }
-                        let got = bias.withUnsafeBufferPointer { b in
-                            slope.withUnsafeBufferPointer { sl in
-                                residual.withUnsafeBufferPointer { r in
-                                    var ep = unirt_epilogue(
-                                        bias: b.baseAddress, residual: mode == 0 ? nil : r.baseAddress,
-                                        residual_after_activation: mode == 2 ? 1 : 0, activation: act.kind,
-                                        alpha: act.alpha, beta: act.beta, slope: sl.baseAddress)
-                                    return runDirect(s, x: x, packed: packed, ep: &ep)
-                                }
-                            }
-                        }
-                        check(got, want, bound, "\(isa) \(s) act \(act.kind) residual mode \(mode)")
                     }
                 }
+                check(got, want, bound, "\(label) act \(act.kind) residual mode \(mode)")
             }
         }
     }

@@ -56,14 +56,7 @@ public struct InstanceNormAffineFusion: OptimizationPass {
             fused.outputs = graph.nodes[replaced.max()!].outputs
             nodes.append(fused)
             // The new nodes go where the last matched node was: every operand exists by then.
-            let last = replaced.max()!
-            let drop = Set(replaced)
-            var result: [Node] = []
-            for (k, n) in graph.nodes.enumerated() {
-                if k == last { result += nodes }
-                if !drop.contains(k) { result.append(n) }
-            }
-            graph.nodes = result
+            graph.replaceNodes(replaced, with: nodes, at: replaced.max()!)
             return true
         }
     }

@@ -32,14 +32,7 @@ public struct SiblingConvMerge: OptimizationPass {
                   let merged = Self.merge(members.map { graph.nodes[$0] }, &graph) else { return rewrites }
             // The merged node and its Split take the first member's place: they read only
             // the shared input and constants, and every member's reader comes later.
-            let first = members.min()!
-            let drop = Set(members)
-            var nodes: [Node] = []
-            for (i, n) in graph.nodes.enumerated() {
-                if i == first { nodes += merged }
-                if !drop.contains(i) { nodes.append(n) }
-            }
-            graph.nodes = nodes
+            graph.replaceNodes(members, with: merged, at: members.min()!)
             rewrites += 1
         }
     }

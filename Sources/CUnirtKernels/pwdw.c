@@ -66,6 +66,9 @@ void unirt_pwdw_compute(const unirt_pwdw_params *p, const float *x, float *y, si
      * sets (160x160 and 320x320 floats do). */
     float *packed_x = tmp[1] + (g->out_w + 15) / 16 * 16;
     const size_t ldx = packed_ld(p);
+    /* Only planes a near multiple of 4 KiB apart alias in L1; others are read in place. */
+    const size_t plane_bytes_mod = H * W * sizeof(float) % 4096;
+    const int copy_rows = plane_bytes_mod < 256 || plane_bytes_mod > 4096 - 256;
 
     const int level = unirt_conv_gemm_isa_level();
     const dw_row_fn dw_row = level == 2 ? unirt_dw3x3_row_avx512
@@ -111,10 +114,14 @@ void unirt_pwdw_compute(const unirt_pwdw_params *p, const float *x, float *y, si
             size_t n = (size_t)(end - i);
             if (n > S - slot) n = S - slot;
             float *dst = ring + slot * W;
-            for (size_t c = 0; c < C; c++)
-                memcpy(packed_x + c * ldx, x + c * H * W + (size_t)i * W, n * W * sizeof(float));
-            unirt_conv_gemm_multiply(p->pw_packed, M, C, packed_x, ldx, n * W, pw_bias, pw_relu, dst,
-                                     S * W);
+            if (copy_rows) {
+                for (size_t c = 0; c < C; c++)
+                    memcpy(packed_x + c * ldx, x + c * H * W + (size_t)i * W, n * W * sizeof(float));
+                unirt_conv_gemm_multiply(p->pw_packed, M, C, packed_x, ldx, n * W, pw_bias, pw_relu, dst, S * W);
+            } else {
+                unirt_conv_gemm_multiply(p->pw_packed, M, C, x + (size_t)i * W, H * W, n * W, pw_bias, pw_relu, dst,
+                                         S * W);
+            }
             if (!pw_simple)
                 for (size_t m = 0; m < M; m++) ep_row(p->pw_ep, m, dst + m * S * W, NULL, n * W);
             i += (ptrdiff_t)n;

@@ -23,6 +23,19 @@ public struct Tensor: Sendable {
         self.storage = .float(values)
     }
 
+    /// An 8-bit integer tensor that keeps its values as exact floats: a quarter of the
+    /// memory of Int64 storage minus the float, for the int8 weights of quantized models.
+    /// `ints` and `floats` read it as usual, but kernels that switch on `storage` see
+    /// `.float`, so it is only for tensors read by kernels that accept both
+    /// (DequantizeLinear's input).
+    public init(shape: [Int], compactBytes values: [Float], dtype: DType) {
+        precondition(values.count == shape.reduce(1, *), "tensor size does not match shape")
+        precondition(!dtype.isFloating && dtype.byteSize == 1)
+        self.dtype = dtype
+        self.shape = shape
+        self.storage = .float(values)
+    }
+
     /// An integer or boolean tensor; `values.count` must equal the product of `shape`.
     public init(shape: [Int], ints values: [Int64], dtype: DType = .i64) {
         precondition(values.count == shape.reduce(1, *), "tensor size does not match shape")

@@ -10,11 +10,20 @@ struct GraphConverter {
     let opsets: [String: Int]
 
     func convert(_ g: Onnx__GraphProto) throws -> Graph {
+        // 8-bit weights read only as DequantizeLinear's input are kept as exact float values
+        // (4 bytes each instead of 8): they are folded into float weights anyway, and a
+        // model's int8 weights are most of its size.
+        var readers: [String: [(op: String, index: Int)]] = [:]
+        for i in 0..<g.n_node {
+            let n = g.node[i]!.pointee
+            for k in 0..<n.n_input { readers[string(n.input[k]), default: []].append((string(n.op_type), k)) }
+        }
         var initializers: [String: Tensor] = [:]
         for i in 0..<g.n_initializer {
             let t = g.initializer[i]!.pointee
             let name = string(t.name)
-            initializers[name] = try TensorConverter(label: label).convert(t, name: name)
+            let dequantizedOnly = readers[name].map { !$0.isEmpty && $0.allSatisfy { $0.op == "DequantizeLinear" && $0.index == 0 } } ?? false
+            initializers[name] = try TensorConverter(label: label).convert(t, name: name, compactBytes: dequantizedOnly)
         }
 
         // Some exporters list values that nodes compute (dequantized weights) as

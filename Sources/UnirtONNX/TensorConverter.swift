@@ -28,7 +28,10 @@ struct TensorConverter {
         return names[onnx] ?? "data type \(onnx)"
     }
 
-    func convert(_ t: Onnx__TensorProto, name: String) throws -> Tensor {
+    /// - Parameter compactBytes: 8-bit integer data is stored as (exact) float values
+    ///   with the integer dtype, half the memory of the usual Int64 storage; only for
+    ///   tensors whose readers take either storage (DequantizeLinear's input).
+    func convert(_ t: Onnx__TensorProto, name: String, compactBytes: Bool = false) throws -> Tensor {
         if t.has_data_location != 0 && t.data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL {
             throw ImportError(.unsupported, "\(label): tensor '\(name)' keeps its data in an external file; external data is not supported — save the model as one file (onnx.save_model(model, path, save_as_external_data=False))")
         }
@@ -48,6 +51,11 @@ struct TensorConverter {
             let len = t.raw_data.len
             guard len == count * dtype.byteSize else { throw mismatch(len / max(dtype.byteSize, 1)) }
             guard count > 0, let p = t.raw_data.data else { return Tensor(zeros: shape, dtype: dtype) }
+            if compactBytes && (dtype == .i8 || dtype == .u8) {
+                let raw = UnsafeRawBufferPointer(start: p, count: len)
+                let values = dtype == .i8 ? raw.map { Float(Int8(bitPattern: $0)) } : raw.map { Float($0) }
+                return Tensor(shape: shape, compactBytes: values, dtype: dtype)
+            }
             return Tensor.decode(UnsafeRawBufferPointer(start: p, count: len), dtype: dtype, shape: shape)
         }
         switch dtype {

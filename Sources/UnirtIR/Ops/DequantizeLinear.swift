@@ -125,9 +125,19 @@ public enum DequantizeLinearOp: Operator {
         let zpT: Tensor? = inputs.count > 2 ? inputs[2] : nil
         let g = (try? granularity(node, x: x.shape, scale: s.shape, zeroPoint: zpT?.shape, scaleName: "x_scale"))
             ?? .perTensor(count: x.count)
-        let xv = x.ints, sv = s.floats
+        let sv = s.floats
         let zv = zpT?.ints ?? [Int64](repeating: 0, count: sv.count)
         var out = [Float](repeating: 0, count: x.count)
+        // 8-bit weights imported as exact float values: the same products, no Int64 copy.
+        if case .float(let xf) = x.storage, x.dtype.byteSize == 1 {
+            out.withUnsafeMutableBufferPointer { o in
+                xf.withUnsafeBufferPointer { xp in
+                    g.forEach { e, k in o[e] = (xp[e] - Float(zv[k])) * sv[k] }
+                }
+            }
+            return [Tensor(shape: x.shape, floats: out, dtype: outputs[0].dtype)]
+        }
+        let xv = x.ints
         out.withUnsafeMutableBufferPointer { o in
             xv.withUnsafeBufferPointer { xp in
                 sv.withUnsafeBufferPointer { sp in

@@ -30,6 +30,11 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Untimed warm-up iterations.")
     var warmup: Int = 5
 
+    @Option(name: .customLong("warmup-ms"),
+            help: ArgumentHelp("Keep warming up until this many milliseconds have passed, too.",
+                               discussion: "Like trtexec's warm-up time: short runs otherwise include start-up effects (first-touch page faults, cold caches, clock ramp-up)."))
+    var warmupMilliseconds: Int = 200
+
     @Option(name: .long, help: "An input tensor as NAME=FILE.npy; inputs not given get seeded random data.")
     var input: [String] = []
 
@@ -44,13 +49,18 @@ struct BenchCommand: ParsableCommand {
 
     @OptionGroup var optimization: OptimizationOptions
 
-    func validate() throws {
+    /// Checked in `run` rather than `validate`: ArgumentParser wraps what `validate`
+    /// throws, so it would not reach the one-line error report.
+    func checkArguments() throws {
         guard iterations >= 1 else { throw CLIError("--iterations must be at least 1") }
         guard warmup >= 0 else { throw CLIError("--warmup must not be negative") }
+        guard warmupMilliseconds >= 0 else { throw CLIError("--warmup-ms must not be negative") }
         guard threads >= 1 else { throw CLIError("--threads must be at least 1") }
+        try optimization.checkArguments()
     }
 
     func run() throws {
+        try checkArguments()
         let loaded = try ModelLoading.loadModel(model, batch: batch)
         let graph = try optimization.apply(to: loaded.graph)
         var inputs = try ModelLoading.inputs(input)
@@ -99,7 +109,12 @@ struct BenchCommand: ParsableCommand {
                                                         plan.kernelChoices.filter { $0.kernel == "reference" }.count)
         }
 
-        for _ in 0..<warmup { try runOnce() }
+        let warmStart = ContinuousClock.now
+        var warmRuns = 0
+        while warmRuns < warmup || ContinuousClock.now - warmStart < .milliseconds(warmupMilliseconds) {
+            try runOnce()
+            warmRuns += 1
+        }
         prof = ExecutionPlan.Profile()  // the profile covers the timed runs only
         var times: [Double] = []
         let progress = ProgressBar(total: iterations, enabled: !json && isatty(2) != 0)
@@ -125,7 +140,7 @@ struct BenchCommand: ParsableCommand {
             print(String(decoding: try enc.encode(result), as: UTF8.self))
         } else {
             print("model:        \(model)")
-            print("batch:        \(itemsPerRun)   \(onGPU ? "device: GPU \(gpu)" : "threads: \(threads)")   iterations: \(iterations) (+\(warmup) warm-up)")
+            print("batch:        \(itemsPerRun)   \(onGPU ? "device: GPU \(gpu)" : "threads: \(threads)")   iterations: \(iterations) (+\(warmRuns) warm-up)")
             print(String(format: "latency:      p50 %.3f ms   p90 %.3f ms   p99 %.3f ms   mean %.3f ms",
                          result.p50_ms, result.p90_ms, result.p99_ms, result.mean_ms))
             print(String(format: "throughput:   %.1f items/s", result.throughput_per_s))

@@ -51,6 +51,7 @@ struct InspectCommand: ParsableCommand {
     }
 
     func run() throws {
+        try optimization.checkArguments()
         let loaded = try ModelLoading.loadModel(model, batch: batch)
         let graph = loaded.graph
         func value(_ d: ValueDecl) -> Report.Value {

@@ -11,12 +11,14 @@ struct OptimizationOptions: ParsableArguments {
                                             discussion: "Passes: \(Optimizer.allPassNames.joined(separator: ", "))"))
     var disablePass: [String] = []
 
-    func validate() throws {
+    /// Called by the commands' `run` (what `validate` throws would not reach the one-line report).
+    func checkArguments() throws {
         guard OptimizationLevel(rawValue: optLevel) != nil else { throw CLIError("--opt-level must be 0, 1 or 2") }
     }
 
     /// The graph after the optimizer pipeline of the chosen level.
     func apply(to graph: Graph) throws -> Graph {
+        try checkArguments()
         let optimizer: Optimizer
         do {
             optimizer = try Optimizer(level: OptimizationLevel(rawValue: optLevel) ?? .extended, disabled: Set(disablePass))

@@ -55,6 +55,30 @@ final class CLITests: XCTestCase {
         }
     }
 
+    func testBenchJSONAndProfile() throws {
+        let (path, _) = try goodModel()
+        let r = try TestSupport.unirt(["bench", path, "--iterations", "5", "--warmup", "1", "--warmup-ms", "0",
+                                       "--threads", "2", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        let p50 = json?["p50_ms"] as? Double ?? -1, p90 = json?["p90_ms"] as? Double ?? -1
+        let p99 = json?["p99_ms"] as? Double ?? -1
+        XCTAssertGreaterThan(p50, 0, r.stdout)
+        XCTAssertLessThanOrEqual(p50, p90)
+        XCTAssertLessThanOrEqual(p90, p99)
+        XCTAssertGreaterThan(json?["throughput_per_s"] as? Double ?? 0, 0)
+        XCTAssertGreaterThan(json?["peak_rss_bytes"] as? Int ?? 0, 0)
+        XCTAssertEqual(json?["iterations"] as? Int, 5)
+        let prof = try TestSupport.unirt(["bench", path, "--iterations", "3", "--warmup-ms", "0", "--profile"])
+        XCTAssertEqual(prof.status, 0, prof.stderr)
+        XCTAssertTrue(prof.stdout.contains("per operator"), prof.stdout)
+        XCTAssertTrue(prof.stdout.contains("slowest nodes"), prof.stdout)
+        try assertBadInput(["bench", path, "--warmup-ms=-1"], mentions: ["--warmup-ms"])
+        try assertBadInput(["bench", path, "--warmup=-2"], mentions: ["--warmup"])
+        try assertBadInput(["bench", path, "--opt-level", "7"], mentions: ["--opt-level"])
+        try assertBadInput(["inspect", path, "--opt-level", "7"], mentions: ["--opt-level"])
+    }
+
     func testBatchOverrideMatchesONNXRuntimeAtBatch3() throws {
         let path = "\(bad)/batch-ok.onnx"
         let refDir = "\(bad)/batch-ok-b3"

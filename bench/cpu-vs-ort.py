@@ -156,6 +156,37 @@ def time_unirt(name: str, feed: dict, batch: int, threads: int, iters: int, tmp:
     return json.loads(out)
 
 
+def ratio_chart(report: dict) -> str:
+    """An SVG of each case's speed ratio (ORT time / unirt time): the median of the
+    per-round ratios as a bar, every round as a dot, and lines at 1.0x and 1.2x."""
+    rows = report["results"]
+    width, left, bar_h, gap, top = 640, 150, 22, 14, 40
+    height = top + len(rows) * (bar_h + gap) + 40
+    top_ratio = max([2.0] + [max(r["round_ratios"]) for r in rows]) * 1.05
+    def x(v: float) -> float:
+        return left + (width - left - 20) * v / top_ratio
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
+             f'<rect width="{width}" height="{height}" fill="white"/>',
+             f'<text x="{left}" y="20" font-size="14">unirt speed vs ONNX Runtime, {report["threads"]} threads '
+             f'({report["machine"]["date"]})</text>']
+    for v, label, dash in ((1.0, "1.0x", "4,3"), (1.2, "1.2x", "")):
+        parts.append(f'<line x1="{x(v):.1f}" y1="{top - 8}" x2="{x(v):.1f}" y2="{height - 30}" stroke="#888" '
+                     f'stroke-dasharray="{dash}"/><text x="{x(v) - 12:.1f}" y="{height - 14}">{label}</text>')
+    for i, r in enumerate(rows):
+        y = top + i * (bar_h + gap)
+        med = r["round_ratio_median"]
+        color = "#2a7" if med >= 1.2 else "#d83"
+        parts.append(f'<text x="{left - 8}" y="{y + bar_h * 0.7:.1f}" text-anchor="end">{r["case"]}</text>')
+        parts.append(f'<rect x="{left}" y="{y}" width="{x(med) - left:.1f}" height="{bar_h}" fill="{color}" opacity="0.8"/>')
+        parts.append(f'<text x="{left + 6}" y="{y + bar_h * 0.7:.1f}" fill="white" font-weight="bold">{med:.2f}x</text>')
+        for v in r["round_ratios"]:
+            parts.append(f'<circle cx="{x(v):.1f}" cy="{y + bar_h / 2:.1f}" r="2.5" fill="#123"/>')
+    parts.append(f'<text x="{left}" y="{height - 2}" font-size="10">bar: median of per-round ratios; dots: each round '
+                 '(ORT and unirt timed back to back)</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
@@ -220,6 +251,7 @@ def main() -> None:
                      f"{r['ort_peak_rss_bytes'] / 2**20:.1f} | {r['unirt_peak_rss_bytes'] / 2**20:.1f} | "
                      f"{r['rss_ratio']:.2f}× |")
     (out / "cpu-vs-ort-latest.md").write_text("\n".join(lines) + "\n")
+    (out / "cpu-vs-ort-latest.svg").write_text(ratio_chart(report))
     print(f"saved {out / f'cpu-vs-ort-{stamp}.json'}")
 
 

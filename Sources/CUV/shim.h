@@ -143,5 +143,8 @@ static inline void unirt_malloc_tune(int mmap_bytes, int trim_bytes) {
     mallopt(M_MMAP_THRESHOLD, mmap_bytes);
     mallopt(M_TRIM_THRESHOLD, trim_bytes);
 }
+/* Returns the free pages of every malloc arena to the system (after a model is
+   unloaded, when its weights and arena are freed at once). */
+static inline void unirt_malloc_release(void) { malloc_trim(0); }
 
 #endif

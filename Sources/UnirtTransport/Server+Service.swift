@@ -169,6 +169,8 @@ extension Server {
                     response.models = scheduler.describe().filter { $0.name == request.model }.map(Self.info)
                 } else {
                     try scheduler.unload(name: request.model)
+                    // The model's weights and arenas were just freed: give the pages back.
+                    unirt_malloc_release()
                 }
             } catch let e as ServingError {
                 response = RPCResponse(id: request.id, code: RPCCode(e.code), message: e.message)

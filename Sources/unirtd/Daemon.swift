@@ -1,4 +1,5 @@
 import ArgumentParser
+import CUV
 import Foundation
 import Logging
 import UnirtCUDA
@@ -101,6 +102,7 @@ struct Daemon: ParsableCommand {
                     if let socket = self.socket { next.socket = socket }
                     logger.info("SIGHUP: reloading \(configPath ?? "embedded default")")
                     for failure in scheduler.reconcile(next.models) { logger.error("\(failure)") }
+                    unirt_malloc_release()  // models the new configuration dropped were just freed
                     logger.info("reload done: \(scheduler.describe().map { "\($0.name)=\($0.state.rawValue)" }.joined(separator: " "))")
                 } catch {
                     logger.error("SIGHUP: keeping the current models: \(error)")

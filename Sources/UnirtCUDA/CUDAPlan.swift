@@ -97,13 +97,15 @@ public final class CUDAPlan: @unchecked Sendable {
         // The GPU runs merged sibling convolutions as their parts, the parts of a fused
         // pointwise-depthwise node as separate steps, and a run-time instance-norm
         // scale/shift as its own Mul/Add.
-        var graph = specialized.graph.splittingSiblingMerges().splittingPointwiseDepthwise()
-        var resplit = graph.nodes.count != specialized.graph.nodes.count
-        if let g = try graph.specialized(inputShapes: specialized.inputShapes).splittingRuntimeInstanceNormAffine() {
-            graph = g
-            resplit = true
+        var gpuGraph = specialized
+        if specialized.graph.nodes.contains(where: { $0.op == .fusedPointwiseDepthwise || $0.attributes["merged_from"] != nil }) {
+            gpuGraph = try specialized.graph.splittingSiblingMerges().splittingPointwiseDepthwise()
+                .specialized(inputShapes: specialized.inputShapes)
         }
-        self.specialized = resplit ? try graph.specialized(inputShapes: specialized.inputShapes) : specialized
+        if let g = gpuGraph.splittingRuntimeInstanceNormAffine() {
+            gpuGraph = try g.specialized(inputShapes: specialized.inputShapes)
+        }
+        self.specialized = gpuGraph
         self.precision = precision
         self.layout = layout
         self.device = device

@@ -17,7 +17,8 @@ extension Graph {
                   !outputsOfGraph.contains(n.outputs[0]), let r = readers[n.outputs[0]], r.count == 1,
                   nodes[r[0]].op == .split, nodes[r[0]].outputs.count == counts.count else { continue }
             let split = nodes[r[0]]
-            let (weights, vectors): ([Int], [Int]) = n.op == .fusedPointwiseDepthwise ? ([1, 3], [2, 4, 5, 6]) : ([1], [2, 4])
+            guard let inputs = n.op.perOutputChannelInputs else { continue }
+            let (weights, vectors) = (inputs.weights, inputs.biases + inputs.slopes)
             var parts: [Node] = []
             var start = 0
             for (k, count) in counts.enumerated() {
@@ -45,5 +46,17 @@ extension Graph {
             return replaced[i] ?? [n]
         }
         return g
+    }
+}
+
+extension OpKind {
+    /// For the fused convolutions: which inputs hold one entry (or one filter, along
+    /// axis 0) per output channel — weights, biases, PRelu slopes. nil for other ops.
+    public var perOutputChannelInputs: (weights: [Int], biases: [Int], slopes: [Int])? {
+        switch self {
+        case .fusedConv: return ([1], [2], [4])
+        case .fusedPointwiseDepthwise: return ([1, 3], [2, 4], [5, 6])
+        default: return nil
+        }
     }
 }

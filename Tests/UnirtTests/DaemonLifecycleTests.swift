@@ -37,23 +37,14 @@ final class DaemonLifecycleTests: XCTestCase {
         // grows in every window. So: 32 warm-up cycles, then four windows of 16 cycles, and
         // at most one window may grow by more than the bound.
         for _ in 0..<32 { try cycle() }
-        var samples = [try residentBytes(d.process.processIdentifier)]
+        var samples = [try d.residentBytes()]
         for _ in 0..<4 {
             for _ in 0..<16 { try cycle() }
-            samples.append(try residentBytes(d.process.processIdentifier))
+            samples.append(try d.residentBytes())
         }
         let growth = zip(samples.dropFirst(), samples).map { $0 - $1 }
         XCTAssertLessThanOrEqual(growth.filter { $0 > Self.windowGrowthBound }.count, 1,
                                  "RSS after each window of 16 load/infer/unload cycles: \(samples.map { $0 >> 20 }) MiB")
         XCTAssertTrue(try c.listModels().isEmpty)
-    }
-
-    private func residentBytes(_ pid: pid_t) throws -> Int {
-        let text = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kb = Int(line.split(separator: " ").dropFirst().first ?? "") else {
-            throw TransportError(.internal, "no VmRSS in /proc/\(pid)/status")
-        }
-        return kb * 1024
     }
 }

@@ -78,6 +78,19 @@ final class DaemonProcess: @unchecked Sendable {
     }
 }
 
+extension DaemonProcess {
+    /// The daemon's resident set size (VmRSS), in bytes.
+    func residentBytes() throws -> Int {
+        let pid = process.processIdentifier
+        let text = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kb = Int(line.split(separator: " ").dropFirst().first ?? "") else {
+            throw TransportError(.internal, "no VmRSS in /proc/\(pid)/status")
+        }
+        return kb * 1024
+    }
+}
+
 extension DaemonClient {
     /// One Infer returning the raw response (status included).
     func rawInfer(model: String, inputs: [String: Tensor], timeoutMicros: UInt64 = 0) throws -> RPCResponse {

@@ -108,9 +108,9 @@ final class DaemonSystemTests: XCTestCase {
             }
         }
         try flood(500)
-        let before = try residentBytes(d.process.processIdentifier)
+        let before = try d.residentBytes()
         for _ in 0..<10 { try flood(500) }
-        let after = try residentBytes(d.process.processIdentifier)
+        let after = try d.residentBytes()
         let stats = try clients[0].stats()
         XCTAssertTrue(stats.metrics.contains("unirt_requests_total{model=\"slow\",code=\"RESOURCE_EXHAUSTED\"} 21996"), stats.metrics)
         XCTAssertEqual(stats.models.first?.queueDepth, 4)
@@ -169,15 +169,6 @@ final class DaemonSystemTests: XCTestCase {
         var status: Int32 = 0
         guard waitpid(pid, &status, 0) == pid else { return -1 }
         return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-    }
-
-    private func residentBytes(_ pid: pid_t) throws -> Int {
-        let text = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kb = Int(line.split(separator: " ").dropFirst().first ?? "") else {
-            throw TransportError(.internal, "no VmRSS in /proc/\(pid)/status")
-        }
-        return kb * 1024
     }
 }
 

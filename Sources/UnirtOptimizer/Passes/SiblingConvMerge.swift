@@ -42,11 +42,6 @@ public struct SiblingConvMerge: OptimizationPass {
                                    "activation_alpha", "activation_beta", "pointwise_activation",
                                    "pointwise_activation_alpha", "pointwise_activation_beta", "pool"]
 
-    /// Inputs holding per-output-channel constants: weights (channel axis 0), then biases and slopes.
-    static func channelInputs(_ op: OpKind) -> (weights: [Int], biases: [Int], slopes: [Int]) {
-        op == .fusedPointwiseDepthwise ? ([1, 3], [2, 4], [5, 6]) : ([1], [2], [4])
-    }
-
     /// A grouping key for a node that may merge with its siblings, or nil.
     static func key(_ n: Node, _ graph: Graph) -> String? {
         guard n.hasInput(0), n.outputs.count == 1, n.attributes["input_scale"] == nil,
@@ -59,7 +54,7 @@ public struct SiblingConvMerge: OptimizationPass {
         default:
             return nil
         }
-        let (weights, biases, slopes) = channelInputs(n.op)
+        guard let (weights, biases, slopes) = n.op.perOutputChannelInputs else { return nil }
         for i in weights + biases + slopes where n.hasInput(i) {
             guard let t = graph.constant(n.inputs[i]), t.dtype == .f32 else { return nil }
         }
@@ -75,17 +70,18 @@ public struct SiblingConvMerge: OptimizationPass {
     /// The merged node and the Split, or nil when a constant does not concatenate.
     static func merge(_ members: [Node], _ graph: inout Graph) -> [Node]? {
         let first = members[0]
-        let (weights, biases, slopes) = channelInputs(first.op)
+        guard let (weights, biases, slopes) = first.op.perOutputChannelInputs else { return nil }
         let counts = members.map { graph.constant($0.inputs[1])!.shape[0] }
         let total = counts.reduce(0, +)
         var merged = first
         merged.name = graph.freshName(first.name + "_merged")
         var inputs = first.inputs
         while inputs.count <= (slopes.max() ?? 0) { inputs.append("") }
-        var added: [String: Tensor] = [:]
+        // Concatenated constants by input index; a bias or slope no member has stays absent.
+        var added: [Int: Tensor] = [:]
         for i in weights {
             let ts = members.map { graph.constant($0.inputs[i])! }
-            added["\(i)"] = Tensor(shape: [total] + Array(ts[0].shape.dropFirst()), floats: ts.flatMap(\.floats))
+            added[i] = Tensor(shape: [total] + Array(ts[0].shape.dropFirst()), floats: ts.flatMap(\.floats))
         }
         for i in biases + slopes {
             guard members.contains(where: { $0.hasInput(i) }) else { continue }
@@ -101,15 +97,9 @@ public struct SiblingConvMerge: OptimizationPass {
                 guard t.count == n || t.count == 1 else { return nil }
                 values += t.count == n ? t.floats : [Float](repeating: t.floats[0], count: n)
             }
-            added["\(i)"] = Tensor(shape: slopes.contains(i) ? [total, 1, 1] : [total], floats: values)
+            added[i] = Tensor(shape: slopes.contains(i) ? [total, 1, 1] : [total], floats: values)
         }
-        for i in inputs.indices {
-            guard let t = added["\(i)"] else {
-                if !weights.contains(i) && i > 0 { inputs[i] = "" }
-                continue
-            }
-            inputs[i] = graph.addInitializer(merged.name + "_in\(i)", t)
-        }
+        for (i, t) in added.sorted(by: { $0.key < $1.key }) { inputs[i] = graph.addInitializer(merged.name + "_in\(i)", t) }
         while inputs.count > 2, inputs.last == "" { inputs.removeLast() }
         merged.inputs = inputs
         if first.op == .fusedPointwiseDepthwise { merged.attributes["group"] = .int(total) }

@@ -335,12 +335,43 @@ def machine() -> dict:
     return {"cpu": cpu, "cores": os.cpu_count(), "system": platform.platform(), "onnxruntime": ort.__version__}
 
 
+def export_gpu(det: Detector, out: str) -> None:
+    """Face crops for int8 GPU plans built on another machine: calibration samples
+    (calib/sface/NNNN.npy) and the evaluation faces with their FP32 embeddings from
+    ONNX Runtime (refs/sface-eval/in/data.npy, ref/fc1.npy), as `unirt gpu-check` reads them."""
+    cal, ev = photos()
+    crops = {"calib": [], "eval": []}
+    for split, names in (("calib", cal), ("eval", ev)):
+        for n in names:
+            rgb = fp.load_rgb(str(PHOTOS / n))
+            crops[split] += [fp.align_face(rgb, f) for f in det.faces(rgb)]
+    cdir, edir = f"{out}/calib/sface", f"{out}/refs/sface-eval"
+    for d in (cdir, f"{edir}/in", f"{edir}/ref"):
+        os.makedirs(d, exist_ok=True)
+    i = 0
+    for c in crops["calib"]:
+        for v in augment(c):
+            np.save(f"{cdir}/{i:04d}.npy", fp.sface_batch([v]))
+            i += 1
+    evx = fp.sface_batch(crops["eval"])
+    sess = ort_session(str(CACHE / "models/float/sface.onnx"), 2)
+    name = sess.get_inputs()[0].name
+    emb = np.concatenate([sess.run(None, {name: evx[j:j + 1]})[0] for j in range(len(evx))])
+    np.save(f"{edir}/in/data.npy", evx)
+    np.save(f"{edir}/ref/fc1.npy", emb.astype(np.float32))
+    print(f"exported {i} calibration samples and {len(evx)} evaluation faces to {out}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--export-gpu", metavar="DIR", help="only write calibration and evaluation crops for GPU int8 checks")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--only", default="sface,yunet,multistyle26")
     a = ap.parse_args()
+    if a.export_gpu:
+        export_gpu(Detector(), a.export_gpu)
+        return
     only = a.only.split(",")
     results = {"machine": machine(), "threads": a.threads, "date": time.strftime("%Y-%m-%d %H:%M")}
     with tempfile.TemporaryDirectory(prefix="quant-acc-") as tmp:

@@ -5,8 +5,9 @@
 #   scripts/gpu-check.sh bundle        build .bundle/ (static release unirt + unirtd,
 #                                      models and references from .cache/)
 #   scripts/gpu-check.sh run [OUTDIR]  on the GPU machine: devices, parity of the
-#                                      real models (FP32/FP16), IResNet-50 export,
-#                                      parity and benchmark against PyTorch; GPU plans
+#                                      real models (FP32/FP16), INT8 SFace plans on
+#                                      held-out faces, IResNet-50 export, parity (FP32,
+#                                      FP16, INT8) and benchmark against PyTorch; GPU plans
 #                                      and unirtd with CPU + GPU instances
 #                                      (scripts/gpu-daemon-check.sh)
 #
@@ -15,7 +16,10 @@
 # "1 8 32 128"), BENCH_COMPILE_BATCHES (batch sizes also timed with
 # torch.compile(mode='max-autotune'), slow to compile; default none),
 # SKIP_BENCH=1 to run the parity checks only, SKIP_DAEMON=1 to leave out
-# scripts/gpu-daemon-check.sh, UNIRT_BUNDLE (bundle folder, default
+# scripts/gpu-daemon-check.sh, SKIP_PARITY=1 to leave out the FP32/FP16 parity
+# of the three real models, BENCH_PROFILE=1 to print where GPU time goes,
+# BENCH_PRECISIONS (unirt float precisions timed, default "fp32 fp16"; int8 is
+# added when the bundle has calibration crops), BENCH_TORCH=0 to leave out PyTorch, UNIRT_BUNDLE (bundle folder, default
 # .bundle) and UNIRT_BUNDLE_SCRATCH (build folder, default .build-static).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,6 +70,9 @@ bundle() {
         rm -rf "$BUNDLE/refs/$m"
         cp -r "$ROOT/.cache/refs/$m" "$BUNDLE/refs/$m"
     done
+    # Face crops for int8 GPU plans: calibration samples and evaluation faces with FP32 embeddings.
+    rm -rf "$BUNDLE/calib" "$BUNDLE/refs/sface-eval"
+    "$ROOT/.venv/bin/python" bench/quant-accuracy.py --export-gpu "$BUNDLE"
     du -sh "$BUNDLE"
 }
 
@@ -82,21 +89,48 @@ run() {
     "$unirt" devices | tee "$out/devices.txt"
     nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader > "$out/gpu.txt" 2>/dev/null || true
     local status=0
-    "$unirt" gpu-check --case "$BUNDLE/models/yunet.onnx=$BUNDLE/refs/yunet" \
+    [ "${SKIP_PARITY:-0}" = 1 ] || "$unirt" gpu-check --case "$BUNDLE/models/yunet.onnx=$BUNDLE/refs/yunet" \
         --case "$BUNDLE/models/sface.onnx=$BUNDLE/refs/sface" \
         --case "$BUNDLE/models/multistyle26.onnx=$BUNDLE/refs/multistyle26" 2>&1 | tee "$out/parity.txt" || status=1
     # GPU plans and unirtd serving the recognizer from a CPU and a GPU instance at once.
+    # INT8 GPU plans: SFace calibrated on face crops (same settings as the CPU accuracy bench), checked on
+    # held-out faces against FP32 embeddings and against the same int8 graph on the CPU.
+    if [ -d "$BUNDLE/calib/sface" ]; then
+        local faces
+        faces=$(python3 -c 'import sys, numpy; print(numpy.load(sys.argv[1]).shape[0])' "$BUNDLE/refs/sface-eval/in/data.npy")
+        "$unirt" build "$BUNDLE/models/sface.onnx" -o /tmp/sface-int8.plan --device cuda --precision int8 --batch "$faces" \
+            --calib "$BUNDLE/calib/sface" --calib-method mse --accuracy-target cosine=0.995 2>&1 | tee -a "$out/int8-build.txt" || status=1
+        "$unirt" gpu-check --case "/tmp/sface-int8.plan=$BUNDLE/refs/sface-eval" --precision int8 2>&1 | tee -a "$out/parity.txt" || status=1
+    fi
     [ "${SKIP_DAEMON:-0}" = 1 ] || "$ROOT/scripts/gpu-daemon-check.sh" "$BUNDLE" "$out" || status=1
     [ "${SKIP_BENCH:-0}" = 1 ] && return $status
     local work=/tmp/unirt-gpu-bench
     python3 bench/gpu-vs-pytorch/iresnet.py export "$work"
     "$unirt" gpu-check --case "$work/iresnet50.onnx=$work/ref-iresnet50" --embedding embedding 2>&1 | tee -a "$out/parity.txt" || status=1
+    local precisions=${BENCH_PRECISIONS:-fp32 fp16} int8plan=()
+    if [ -d "$BUNDLE/calib/sface" ]; then
+        # Random weights: every eligible layer in int8 (no accuracy target), calibrated on the face crops. A
+        # random 50-layer network amplifies every rounding difference, so this checks that the int8 path runs
+        # and stays near the same int8 graph on the CPU; the accuracy bars are the real SFace's above.
+        "$unirt" build "$work/iresnet50.onnx" -o "$work/iresnet50-int8.plan" --device cuda --precision int8 \
+            --calib "$BUNDLE/calib/sface" --calib-method mse 2>&1 | tee -a "$out/int8-build.txt" || status=1
+        "$unirt" gpu-check --case "$work/iresnet50-int8.plan=$work/ref-iresnet50" --precision int8 --embedding embedding \
+            --int8-cosine 0.8 --int8-parity-cosine 0.9 2>&1 | tee -a "$out/parity.txt" || status=1
+        precisions="$precisions int8"
+        int8plan=(--int8-plan "$work/iresnet50-int8.plan")
+    fi
     local batches=${BENCH_BATCHES:-1 8 32 128}
     # shellcheck disable=SC2086
-    "$unirt" gpu-bench "$work/iresnet50.onnx" --batch $batches --json | tee "$out/unirt.jsonl"
+    "$unirt" gpu-bench "$work/iresnet50.onnx" --batch $batches --precision $precisions "${int8plan[@]}" ${BENCH_PROFILE:+--profile} \
+        --json | tee "$out/unirt.jsonl"
     # shellcheck disable=SC2086
-    python3 bench/gpu-vs-pytorch/iresnet.py time "$out/torch.jsonl" --batch $batches \
-        --compile-batch ${BENCH_COMPILE_BATCHES:-} || status=1
+    if [ "${BENCH_TORCH:-1}" = 1 ]; then
+        # shellcheck disable=SC2086
+        python3 bench/gpu-vs-pytorch/iresnet.py time "$out/torch.jsonl" --batch $batches \
+            --compile-batch ${BENCH_COMPILE_BATCHES:-} || status=1
+    else
+        : > "$out/torch.jsonl"
+    fi
     python3 bench/gpu-vs-pytorch/summarize.py "$(head -1 "$out/gpu.txt" 2>/dev/null || echo unknown)" \
         "$out/unirt.jsonl" "$out/torch.jsonl" | tee "$out/summary.md"
     return $status

@@ -43,6 +43,7 @@ const char *unirt_cuda_resolve_driver(void *handle, unirt_cuda_driver *api) {
     UNIRT_RESOLVE(cuMemsetD8_v2);
     UNIRT_RESOLVE(cuModuleLoadData);
     UNIRT_RESOLVE(cuModuleGetFunction);
+    UNIRT_RESOLVE(cuFuncSetAttribute);
     UNIRT_RESOLVE(cuLaunchKernel);
     UNIRT_RESOLVE(cuStreamCreate);
     UNIRT_RESOLVE(cuStreamDestroy_v2);

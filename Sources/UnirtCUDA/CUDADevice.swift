@@ -19,6 +19,12 @@ public final class CUDADevice: @unchecked Sendable {
 
     /// `sm_90`-style architecture name for NVRTC.
     public var architecture: String { "sm_\(computeCapability.major)\(computeCapability.minor)" }
+    /// Whether the device has sm_90a's warpgroup MMA (compute capability 9.0 exactly).
+    public var hasWarpgroupMMA: Bool { computeCapability.major == 9 && computeCapability.minor == 0 }
+    /// Whether the device runs the int8 tensor-core convolutions (mma.sync with cp.async and ldmatrix: sm_80+).
+    public var hasInt8TensorCores: Bool { computeCapability.major >= 8 }
+    /// The NVRTC target: the arch-specific `sm_90a` where warpgroup MMA exists, else `architecture`.
+    var compileArchitecture: String { hasWarpgroupMMA ? "sm_90a" : architecture }
 
     init(libraries: CUDALibraries, ordinal: Int) throws {
         self.libraries = libraries

@@ -9,9 +9,9 @@
 public enum CUDAKernelSource {
     /// The kernels every plan may launch, by base name.
     public static let kernels = ["unary", "binary", "conv_epilogue", "conv_epilogue_vec", "gather_nhwc_vec", "conv_small_nhwc",
-                                 "channel_affine", "pool2d", "global_pool",
+                                 "channel_affine", "channel_affine_s8", "pool2d", "global_pool",
                                  "resize2d", "transpose", "copy_slice", "pad", "instance_norm", "reduce",
-                                 "to_f32", "from_f32"]
+                                 "to_f32", "from_f32", "fake_quant", "quantize_s8"]
 
     /// The entry point of `kernel` for the given storage type.
     public static func name(_ kernel: String, fp16: Bool) -> String { kernel + (fp16 ? "_f16" : "_f32") }
@@ -30,7 +30,10 @@ public enum CUDAKernelSource {
     /// Maximum tensor rank of the broadcast, transpose and pad kernels.
     public static let maxRank = 6
 
-    public static let source = #"""
+    /// Everything NVRTC compiles: the float kernels, then the int8 convolutions.
+    public static let source = floatSource + int8Source
+
+    static let floatSource = #"""
 typedef unsigned short half_t;
 typedef long long i64;
 #define MAXR 6
@@ -43,6 +46,9 @@ __device__ __forceinline__ void st(float *p, i64 i, float v) { p[i] = v; }
 __device__ __forceinline__ void st(half_t *p, i64 i, float v) {
     half_t h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(v)); p[i] = h;
 }
+
+// The symmetric int8 grid of scale s: clamp(round_half_even(x / s), -128, 127).
+__device__ __forceinline__ float q8f(float x, float s) { return fminf(fmaxf(rintf(x / s), -128.f), 127.f); }
 
 #define GRID_LOOP(i, n) for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (i64)blockDim.x * gridDim.x)
 
@@ -158,6 +164,20 @@ template <class T> __device__ void channel_affine_k(T *y, const T *x, const floa
     GRID_LOOP(i, n) {
         int c = (int)((i / hw) % C);
         st(y, i, ld(x, i) * scale[c] + shift[c]);
+    }
+}
+
+// The same, written as s8 on the grid of scale q (the input of an int8 layer); 4 values per thread, C % 4 == 0.
+template <class T> __device__ void channel_affine_s8_k(signed char *y, const T *x, const float *scale, const float *shift,
+                                                       i64 n4, int C, i64 hw, float q) {
+    GRID_LOOP(i, n4) {
+        unsigned v = 0;
+        for (int k = 0; k < 4; ++k) {
+            i64 j = 4 * i + k;
+            int c = (int)((j / hw) % C);
+            v |= ((unsigned)(int)q8f(ld(x, j) * scale[c] + shift[c], q) & 0xffu) << (8 * k);
+        }
+        ((unsigned *)y)[i] = v;
     }
 }
 
@@ -363,6 +383,17 @@ template <class T> __device__ void reduce_k(T *y, const T *x, i64 outer, i64 len
 }
 
 template <class T> __device__ void to_f32_k(float *y, const T *x, i64 n) { GRID_LOOP(i, n) y[i] = ld(x, i); }
+
+// x on the int8 grid and back (the input of an int8 layer run by a float kernel).
+template <class T> __device__ void fake_quant_k(T *y, const T *x, i64 n, float s) { GRID_LOOP(i, n) st(y, i, q8f(ld(x, i), s) * s); }
+// x as s8 values; 4 per thread (n is a multiple of 4).
+template <class T> __device__ void quantize_s8_k(signed char *y, const T *x, i64 n4, float s) {
+    GRID_LOOP(i, n4) {
+        unsigned v = 0;
+        for (int q = 0; q < 4; ++q) v |= ((unsigned)(int)q8f(ld(x, 4 * i + q), s) & 0xffu) << (8 * q);
+        ((unsigned *)y)[i] = v;
+    }
+}
 template <class T> __device__ void from_f32_k(T *y, const float *x, i64 n) { GRID_LOOP(i, n) st(y, i, x[i]); }
 
 #define UNIRT_INSTANTIATE(T, S)                                                                                   \
@@ -383,6 +414,8 @@ extern "C" __global__ void conv_small_nhwc_##S(T *y, const T *x, const float *w,
                         padh, padw, op, a, b, before); } \
 extern "C" __global__ void channel_affine_##S(T *y, const T *x, const float *sc, const float *sh, i64 n, int C, i64 hw) \
     { channel_affine_k(y, x, sc, sh, n, C, hw); } \
+extern "C" __global__ void channel_affine_s8_##S(signed char *y, const T *x, const float *sc, const float *sh, i64 n4, int C, \
+    i64 hw, float q) { channel_affine_s8_k(y, x, sc, sh, n4, C, hw, q); } \
 extern "C" __global__ void pool2d_##S(T *y, const T *x, i64 planes, int H, int W, int OH, int OW, int kh, int kw, \
     int sh, int sw, int ph, int pw, int peh, int pew, int dh, int dw, int kind) \
     { pool2d_k(y, x, planes, H, W, OH, OW, kh, kw, sh, sw, ph, pw, peh, pew, dh, dw, kind); } \
@@ -398,7 +431,9 @@ extern "C" __global__ void instance_norm_##S(T *y, const T *x, const float *sc, 
     { instance_norm_k(y, x, sc, b, C, size, eps); } \
 extern "C" __global__ void reduce_##S(T *y, const T *x, i64 outer, i64 len, i64 inner, int kind) { reduce_k(y, x, outer, len, inner, kind); } \
 extern "C" __global__ void to_f32_##S(float *y, const T *x, i64 n) { to_f32_k(y, x, n); } \
-extern "C" __global__ void from_f32_##S(T *y, const float *x, i64 n) { from_f32_k(y, x, n); }
+extern "C" __global__ void from_f32_##S(T *y, const float *x, i64 n) { from_f32_k(y, x, n); } \
+extern "C" __global__ void fake_quant_##S(T *y, const T *x, i64 n, float s) { fake_quant_k(y, x, n, s); } \
+extern "C" __global__ void quantize_s8_##S(signed char *y, const T *x, i64 n4, float s) { quantize_s8_k(y, x, n4, s); }
 
 UNIRT_INSTANTIATE(float, f32)
 UNIRT_INSTANTIATE(half_t, f16)

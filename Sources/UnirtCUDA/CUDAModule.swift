@@ -66,6 +66,15 @@ public final class CUDAModule: @unchecked Sendable {
                 fns[n] = f!
             }
         }
+        for k in CUDAKernelSource.immaKernels {
+            var f: CUfunction?
+            try libs.check(libs.driver.cuModuleGetFunction!(&f, module, k.name), "cuModuleGetFunction(\(k.name))")
+            if k.sharedBytes > 48 << 10 && (k.hopper ? device.hasWarpgroupMMA : device.hasInt8TensorCores) {
+                // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
+                try libs.check(libs.driver.cuFuncSetAttribute!(f, 8, Int32(k.sharedBytes)), "shared memory of \(k.name)")
+            }
+            fns[k.name] = f!
+        }
         self.functions = fns
     }
 
@@ -81,7 +90,7 @@ public final class CUDAModule: @unchecked Sendable {
     public static func forDevice(_ device: CUDADevice) throws -> CUDAModule {
         try cache.withLock { map in
             if let m = map[device.ordinal] { return m }
-            let bin = try compile(source: CUDAKernelSource.source, architecture: device.architecture,
+            let bin = try compile(source: CUDAKernelSource.source, architecture: device.compileArchitecture,
                                   nvrtc: device.libraries.nvrtc)
             let m = try CUDAModule(device: device, cubin: bin)
             map[device.ordinal] = m

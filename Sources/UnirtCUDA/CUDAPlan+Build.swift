@@ -23,6 +23,9 @@ extension CUDAPlan {
         preConvFolds = Self.foldPreConvBatchNorms(&nodes, graphOutputs: graphOutputs, info: info, constant: constant)
         let nhwc = planLayout(nodes, graphOutputs: graphOutputs, info: info, constant: constant)
         nhwcValues = nhwc
+        int8Cores = Set(nodes.filter { nhwc.contains($0.outputs.first ?? "") && runsOnInt8Cores($0, info: info, constant: constant) }
+            .map(\.name))
+        int8Chains = planInt8Chains(nodes, int8Cores: int8Cores, graphOutputs: graphOutputs, info: info)
 
         // Activations: every non-constant value; aliases share their root, except a
         // reshape of an NHWC tensor, which is a transposing copy into NCHW.
@@ -119,6 +122,19 @@ extension CUDAPlan {
         }
         inputSlots = ins
 
+        // s8 copies of float values read by int8-core layers, one per value and scale.
+        var s8Copies: [String: CUdeviceptr] = [:]
+        func s8Input(_ name: String, _ scale: Float) throws -> CUdeviceptr {
+            if int8Chains[name] == scale { return try physical(name) }
+            let key = "\(name)|\(scale)"
+            if let p = s8Copies[key] { return p }
+            let n = info(name).count
+            let p = try alloc(n)
+            launchStep("quantize_s8", count: n / 4, KernelArgs([.ptr(p), .ptr(try asNHWC(name)), .i64(Int64(n / 4)), .f32(scale)]))
+            s8Copies[key] = p
+            return p
+        }
+
         var choices: [(String, String, String)] = []
         var unsupported: [String] = []
         for node in nodes {
@@ -129,7 +145,9 @@ extension CUDAPlan {
                 node.outputs.contains(v) ? try physical(v) : try asNCHW(v)
             }
             do {
-                let label = try lower(node, info: info, constant: constant, ptr: ptr, physical: physical, nhwcInput: asNHWC)
+                let label = int8Cores.contains(node.name)
+                    ? try lowerInt8Conv(node, info: info, constant: constant, physical: physical, nhwcInput: asNHWC, s8Input: s8Input)
+                    : try lower(node, info: info, constant: constant, ptr: ptr, physical: physical, nhwcInput: asNHWC)
                 choices.append((node.name, node.opType, label))
             } catch let e as CUDAError where e.code == .unsupported {
                 unsupported.append(e.message)
@@ -243,6 +261,13 @@ extension CUDAPlan {
             let t = (0..<s.count).map { b.floats[$0] - m.floats[$0] * s[$0] }
             let x = info(input(0)).shape
             let hw = nhwcOut ? 1 : x.dropFirst(2).reduce(1, *)
+            if let q = int8Chains[out] {
+                // Read only by int8 layers: written straight onto their s8 grid.
+                launchStep("channel_affine_s8", count: n / 4, KernelArgs([
+                    .ptr(try ptr(out)), .ptr(try ptr(input(0))), .ptr(try upload(floats: s, f32: true)),
+                    .ptr(try upload(floats: t, f32: true)), .i64(Int64(n / 4)), .i32(Int32(x[1])), .i64(Int64(hw)), .f32(q)]))
+                return "channel_affine → s8"
+            }
             launchStep("channel_affine", count: n, KernelArgs([
                 .ptr(try ptr(out)), .ptr(try ptr(input(0))), .ptr(try upload(floats: s, f32: true)),
                 .ptr(try upload(floats: t, f32: true)), .i64(Int64(n)), .i32(Int32(x.count > 1 ? x[1] : 1)), .i64(Int64(hw))]))

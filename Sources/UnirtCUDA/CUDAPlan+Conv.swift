@@ -24,7 +24,10 @@ extension CUDAPlan {
                    ptr: (String) throws -> CUdeviceptr, nhwcInput: (String) throws -> CUdeviceptr) throws -> String {
         func refuse(_ why: String) -> CUDAError { CUDAError(.unsupported, "\(node.opType) '\(node.name)': \(why)") }
         func input(_ i: Int) -> String { i < node.inputs.count ? node.inputs[i] : "" }
-        if node.op == .fusedConv, FusedConvOp.inputScale(node) != nil { throw refuse("int8 convolutions are not supported yet") }
+        let int8Scale = node.op == .fusedConv ? FusedConvOp.inputScale(node) : nil
+        if int8Scale != nil && precision != .int8 {
+            throw refuse("an int8 layer needs an int8 GPU plan (unirt build --device cuda --precision int8)")
+        }
         let x = info(input(0)).shape
         let fold = preConvFolds[node.name]
         guard let w = fold?.weights ?? constant(input(1)) else { throw refuse("weights must be constant") }
@@ -45,6 +48,8 @@ extension CUDAPlan {
         var setup = base
         var filters = nhwc ? Self.filtersKRSC(w.floats, w.shape) : w.floats
         var xPtr = nhwc ? try nhwcInput(input(0)) : try ptr(input(0))
+        // An int8 layer the int8 kernels do not take: the float kernel on its input rounded to the int8 grid.
+        if let s = int8Scale { xPtr = try fakeQuantized(xPtr, count: x.reduce(1, *), scale: s) }
         var prelude: ((CUdeviceptr) throws -> Void)? = nil
         var variant = ""
         let elem = precision.elementSize
@@ -145,15 +150,21 @@ extension CUDAPlan {
             let epilogueMs = 0.004 + Double(y.reduce(1, *) * precision.elementSize * passes) / 2.5e9
             if p.time <= best.time + Float(epilogueMs) { best = p }
         }
+        // The workspace the chosen algorithm asks for on these descriptors, in case it differs from the search's figure.
+        var workspaceNeed = Int(best.memory)
+        var asked = 0
+        if dn.cudnnGetConvolutionForwardWorkspaceSize!(h, xd, wd, cd, yd, best.algo, &asked) == 0 {
+            workspaceNeed = max(workspaceNeed, asked)
+        }
         var label: String
         if fusableEpilogue, act == 1 || best.algo == precomp,
            let fused = try? fusedConvStep(node: node, h: h, xd: xd, wd: wd, cd: cd, yd: yd, format: format,
-                                          algo: best.algo, workspaceNeed: best.memory, x: xPtr, w: wPtr, y: yPtr, z: z,
+                                          algo: best.algo, workspaceNeed: workspaceNeed, x: xPtr, w: wPtr, y: yPtr, z: z,
                                           bias: bias ?? [], channels: y[1], relu: act == 1) {
             addStep("cudnn fused") { try fused() }
             label = "cudnn fused algo \(best.algo)\(nhwc ? " nhwc" : "")\(variant), \(String(format: "%.3f", best.time)) ms"
         } else {
-            try ensureWorkspace(best.memory)
+            try ensureWorkspace(workspaceNeed)
             let algo = best.algo
             let scalars = KernelArgs([.f32(1), .f32(0)])
             argPacks.append(scalars)

@@ -141,14 +141,15 @@ extension CUDAPlan {
                     constant: (String) -> Tensor?) -> Set<String> {
         guard precision.isHalf, layout != .nchw else { return [] }
         var nhwc = Set<String>()
-        var convs = 0, grouped = 0
+        var convs = 0, grouped = 0, int8Layers = 0
         for node in nodes {
             guard let out = node.outputs.first, !out.isEmpty, info(out).shape.count == 4 else { continue }
             let acts = node.inputs.filter { !$0.isEmpty && constant($0) == nil }
             switch node.op {
             case .conv, .fusedConv:
-                guard info(node.inputs[0]).shape.count == 4, !(node.op == .fusedConv && FusedConvOp.inputScale(node) != nil)
-                else { continue }
+                guard info(node.inputs[0]).shape.count == 4,
+                      precision == .int8 || !(node.op == .fusedConv && FusedConvOp.inputScale(node) != nil) else { continue }
+                if runsOnInt8Cores(node, info: info, constant: constant) { int8Layers += 1 }
                 convs += 1
                 if ((try? node.int("group", default: 1)) ?? 1) != 1 { grouped += 1 }
                 nhwc.insert(out)
@@ -180,7 +181,8 @@ extension CUDAPlan {
         }
         for o in graphOutputs where nhwc.contains(o) { toNCHW.insert(o) }
         let conversions = toNHWC.count + toNCHW.count
-        if layout == .auto && (grouped > 0 || conversions > max(2, convs / 4)) { return [] }
+        // Int8 tensor-core layers need NHWC, so an int8 plan that has them keeps it.
+        if layout == .auto && int8Layers == 0 && (grouped > 0 || conversions > max(2, convs / 4)) { return [] }
         usesNHWC = convs > 0
         layoutConversions = conversions
         return nhwc

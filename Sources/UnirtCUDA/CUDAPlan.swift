@@ -10,9 +10,13 @@ public enum CUDAPrecision: String, Sendable, CaseIterable {
     case fp32
     /// IEEE half activations and weights, float accumulation, tensor cores.
     case fp16
+    /// An int8 graph (`FusedConv` nodes with `input_scale`): those convolutions on int8
+    /// tensor cores (s8 activations and weights, int32 accumulation, per-channel
+    /// requantization in the epilogue), everything else as in an fp16 plan.
+    case int8
 
-    var elementSize: Int { self == .fp16 ? 2 : 4 }
-    var isHalf: Bool { self == .fp16 }
+    var elementSize: Int { self == .fp32 ? 4 : 2 }
+    var isHalf: Bool { self != .fp32 }
 }
 
 /// Memory layout of the 4-D activations of a GPU plan.
@@ -75,6 +79,9 @@ public final class CUDAPlan: @unchecked Sendable {
     var currentNode = ""
     /// Activations stored NHWC (FP16 plans; see `planLayout`).
     var nhwcValues: Set<String> = []
+    /// Int8 plans: convolutions on the int8 tensor-core kernels, and the values between them stored as s8, with their scale.
+    var int8Cores: Set<String> = []
+    var int8Chains: [String: Float] = [:]
     /// BatchNormalizations folded into the convolution after them, by convolution name.
     var preConvFolds: [String: CUDAPreConvFold] = [:]
     /// Memory that kernel argument packs point into, kept alive with the plan.

@@ -62,9 +62,6 @@ public struct ModelSettings: Sendable, Equatable {
         if let d = gpuDevices.first(where: { $0 < 0 || $0 > 63 }) { throw bad("gpu", "entry \(d) is outside 0...63") }
         if Set(gpuDevices).count != gpuDevices.count { throw bad("gpu", "lists a device twice") }
         if let g = gpuMaxBatchSize, g < 0 || g > 1024 { throw bad("gpu_max_batch_size", "must be in 0...1024, got \(g)") }
-        if gpuInstances > 0 && precision == "int8" {
-            throw bad("precision", "int8 has no GPU plans; use fp32 or fp16 with instances.gpu")
-        }
         let largest = max(maxBatchSize, gpuInstances > 0 ? gpuMaxBatchSize ?? 0 : 0, 1)
         if let p = preferredBatchSizes.first(where: { $0 < 1 || $0 > largest }) {
             throw bad("preferred_batch_sizes", "entry \(p) is outside 1...\(largest) (the largest max batch size)")

@@ -12,7 +12,7 @@ struct BuildCommand: ParsableCommand {
         commandName: "build",
         abstract: "Build an optimized plan (fp32, fp16 or int8) from an ONNX model.",
         discussion: """
-            With --device cuda (fp32 or fp16) the graph is compiled once on the GPU to check that it runs there, \
+            With --device cuda the graph is compiled once on the GPU to check that it runs there, \
             and the plan records the GPU's compute capability and the CUDA library versions; other machines \
             refuse it with the command that rebuilds it. `unirt run`, `unirt bench` and unirtd run such plans on the GPU.
             """)
@@ -49,7 +49,6 @@ struct BuildCommand: ParsableCommand {
         }
         var gpuDevice: CUDADevice?
         if device == .cuda {
-            guard precision != .int8 else { throw CLIError("--device cuda: int8 has no GPU plans; use --precision fp32 or fp16") }
             gpuDevice = try GPUPlans.device(gpu)
         }
         let onnx = try ONNXModel(data: data, label: model)
@@ -93,7 +92,7 @@ struct BuildCommand: ParsableCommand {
         if let gpuDevice {
             // Compile once now so that a graph the GPU cannot run is refused here, not where it is deployed.
             let spec = try graph.specialized()
-            _ = try CUDAPlan(spec, device: gpuDevice, precision: precision == .fp16 ? .fp16 : .fp32)
+            _ = try CUDAPlan(spec, device: gpuDevice, precision: CUDAPrecision(rawValue: precision.rawValue) ?? .fp32)
         }
         let provenance = Provenance(
             sourceName: (model as NSString).lastPathComponent, sourceSHA256: SHA256.hex(data),

@@ -28,7 +28,7 @@ enum GPUPlans {
     static func precision(for model: LoadedModel) throws -> CUDAPrecision {
         guard let p = model.plan, p.provenance.gpuArch != nil else { return .fp32 }
         guard let prec = CUDAPrecision(rawValue: p.provenance.precision) else {
-            throw CLIError("plan precision '\(p.provenance.precision)' has no GPU form (fp32 or fp16)")
+            throw CLIError("plan precision '\(p.provenance.precision)' has no GPU form (fp32, fp16 or int8)")
         }
         return prec
     }

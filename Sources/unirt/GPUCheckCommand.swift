@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import UnirtCUDA
 import UnirtIR
+import UnirtRuntime
 
 /// `unirt gpu-check`: runs models on the GPU and compares them with reference outputs.
 ///
@@ -9,7 +10,10 @@ import UnirtIR
 /// and `ref/<output>.npy` (as written by scripts/make-refs). FP32 plans must be within
 /// `--fp32-tolerance` relative L2 error of every reference output; FP16 plans are
 /// reported with their relative error and cosine similarity (checked against
-/// `--fp16-cosine` for outputs named in `--embedding`).
+/// `--fp16-cosine` for outputs named in `--embedding`). INT8 runs need an int8 plan
+/// as the case's model (`unirt build --device cuda --precision int8`): each output is
+/// compared with the reference (`--int8-cosine` on embeddings) and with the same
+/// int8 graph run on the CPU (`--int8-parity-cosine` on embeddings).
 struct GPUCheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gpu-check",
@@ -26,6 +30,15 @@ struct GPUCheckCommand: ParsableCommand {
 
     @Option(name: .long, help: "Smallest cosine similarity allowed for FP16 plans on embedding outputs.")
     var fp16Cosine: Double = 0.9999
+
+    @Option(name: .long, help: "Smallest cosine similarity allowed for INT8 plans on embedding outputs against the FP32 reference.")
+    var int8Cosine: Double = 0.99
+
+    @Option(name: .long, help: "Smallest per-sample cosine similarity allowed for INT8 plans on embedding outputs of several samples.")
+    var int8MinCosine: Double = 0.98
+
+    @Option(name: .long, help: "Smallest cosine similarity allowed between an INT8 GPU plan and the same int8 graph on the CPU (embeddings).")
+    var int8ParityCosine: Double = 0.995
 
     @Option(name: .long, help: "Output names checked by cosine similarity in FP16 (repeatable).")
     var embedding: [String] = ["fc1"]
@@ -63,9 +76,16 @@ struct GPUCheckCommand: ParsableCommand {
                 inputs[decl.name] = try Tensor(npyFile: "\(refDir)/in/\(ModelLoading.fileName(for: decl.name)).npy")
             }
             let spec = try graph.specialized(inputShapes: inputs.mapValues(\.shape))
+            let int8Graph = graph.nodes.contains { $0.op == .fusedConv && FusedConvOp.inputScale($0) != nil }
             for p in precision {
-                guard let prec = CUDAPrecision(rawValue: p) else { throw CLIError("--precision '\(p)': expected fp32 or fp16") }
+                guard let prec = CUDAPrecision(rawValue: p) else { throw CLIError("--precision '\(p)': expected fp32, fp16 or int8") }
                 let label = "\((model as NSString).lastPathComponent) \(p)"
+                guard (prec == .int8) == int8Graph else {
+                    print("SKIP \(label): \(int8Graph ? "an int8 plan runs as int8 only" : "int8 needs an int8 plan (unirt build --device cuda --precision int8)")")
+                    continue
+                }
+                // The same int8 graph on the CPU, for parity of the int8 kernels.
+                let cpuOutputs = prec == .int8 ? try Session(graph: graph, threads: 0).run(inputs) : [:]
                 let plan: CUDAPlan
                 let t0 = Date()
                 do {
@@ -85,9 +105,31 @@ struct GPUCheckCommand: ParsableCommand {
                     let ref = try Tensor(npyFile: refPath)
                     let (rel, cos) = Self.compare(got.floats, ref.floats)
                     let isEmbedding = embedding.contains(out.name)
-                    let pass = prec == .fp32 ? rel <= fp32Tolerance : (isEmbedding ? cos >= fp16Cosine : true)
+                    var pass: Bool
+                    switch prec {
+                    case .fp32: pass = rel <= fp32Tolerance
+                    case .fp16: pass = isEmbedding ? cos >= fp16Cosine : true
+                    case .int8: pass = isEmbedding ? cos >= int8Cosine : true
+                    }
+                    var rowsPart = ""
+                    if isEmbedding, ref.shape.count == 2, ref.shape[0] > 1, got.count == ref.count {
+                        // One embedding per sample: the mean and worst per-sample cosine.
+                        let d = ref.shape[1]
+                        let rows = (0..<ref.shape[0]).map { i in
+                            Self.compare(Array(got.floats[i * d..<(i + 1) * d]), Array(ref.floats[i * d..<(i + 1) * d])).1
+                        }
+                        let mean = rows.reduce(0, +) / Double(rows.count), worst = rows.min()!
+                        if prec == .int8 { pass = mean >= int8Cosine && worst >= int8MinCosine }
+                        rowsPart = String(format: " per-sample cos mean %.6f min %.6f (%d samples)", mean, worst, rows.count)
+                    }
+                    var cpuPart = ""
+                    if let cpu = cpuOutputs[out.name] {
+                        let (crel, ccos) = Self.compare(got.floats, cpu.floats)
+                        if isEmbedding && ccos < int8ParityCosine { pass = false }
+                        cpuPart = String(format: " (vs CPU int8: rel %.2e cos %.6f)", crel, ccos)
+                    }
                     if !pass { ok = false }
-                    parts.append("\(out.name) rel \(String(format: "%.2e", rel)) cos \(String(format: "%.6f", cos))\(pass ? "" : " (over bar)")")
+                    parts.append("\(out.name) rel \(String(format: "%.2e", rel)) cos \(String(format: "%.6f", cos))\(rowsPart)\(cpuPart)\(pass ? "" : " (over bar)")")
                 }
                 let ms = try plan.timeCompute(iterations: iterations) * 1000
                 if !ok { failures += 1 }
@@ -150,9 +192,15 @@ struct GPUBenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Also time every step alone and print where the time goes.")
     var profile = false
 
+    @Option(name: .long, help: "Int8 plan of the same model (unirt build --precision int8), timed for --precision int8 at each batch size.")
+    var int8Plan: String?
+
     @OptionGroup var optimization: OptimizationOptions
 
     func run() throws {
+        if precision.contains("int8") && int8Plan == nil {
+            throw CLIError("--precision int8: give the model's int8 plan with --int8-plan PLAN (unirt build --device cuda --precision int8)")
+        }
         let layouts = try layout.map { l in
             guard let v = CUDALayout(rawValue: l) else { throw CLIError("--layout '\(l)': expected auto, nchw or nhwc") }
             return v
@@ -173,9 +221,13 @@ struct GPUBenchCommand: ParsableCommand {
                 inputs[decl.name] = Tensor(shape: shape, floats: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -1...1, using: &rng) })
             }
             for p in precision {
-                guard let prec = CUDAPrecision(rawValue: p) else { throw CLIError("--precision '\(p)': expected fp32 or fp16") }
-                for lay in prec == .fp16 ? layouts : [.nchw] {
-                    let plan = try CUDAPlan(spec, device: device, precision: prec, layout: lay)
+                guard let prec = CUDAPrecision(rawValue: p) else { throw CLIError("--precision '\(p)': expected fp32, fp16 or int8") }
+                var planSpec = spec
+                if prec == .int8, let int8Plan {
+                    planSpec = try optimization.apply(to: try ModelLoading.load(int8Plan, batch: b).1).specialized()
+                }
+                for lay in prec == .fp16 ? layouts : [prec == .int8 ? .auto : .nchw] {
+                    let plan = try CUDAPlan(planSpec, device: device, precision: prec, layout: lay)
                     let start = Date()
                     _ = try plan.execute(inputs)
                     let hostMs = Date().timeIntervalSince(start) * 1000

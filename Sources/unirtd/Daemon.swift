@@ -173,7 +173,11 @@ struct Daemon: ParsableCommand {
                     return SessionBackend(graph: model.graph, maxBatchSize: settings.maxBatchSize, logger: logger)
                 case .gpu(let ordinal):
                     guard let precision = model.gpuPrecision ?? CUDAPrecision(rawValue: settings.precision) else {
-                        throw ServingError(.invalidArgument, "GPU instances run fp32 or fp16, not \(settings.precision)")
+                        throw ServingError(.invalidArgument, "GPU instances run fp32, fp16 or int8, not \(settings.precision)")
+                    }
+                    if precision == .int8, !model.graph.nodes.contains(where: { FusedConvOp.inputScale($0) != nil }) {
+                        throw ServingError(.invalidArgument, "precision int8 on a GPU needs an int8 plan as path "
+                                           + "(unirt build --precision int8 --calib ...); \(settings.path) has no int8 layers")
                     }
                     do {
                         return try GPUBackend(graph: model.graph, maxBatchSize: settings.gpuMaxBatchSize ?? settings.maxBatchSize,

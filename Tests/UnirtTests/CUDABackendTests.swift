@@ -45,6 +45,31 @@ final class CUDABackendTests: XCTestCase {
         XCTAssertEqual(CUDAKernelSource.name("unary", fp16: true), "unary_f16")
         XCTAssertTrue(src.contains("UNIRT_INSTANTIATE(float, f32)"))
         XCTAssertTrue(src.contains("UNIRT_INSTANTIATE(half_t, f16)"))
+        for k in CUDAKernelSource.immaKernels {
+            XCTAssertTrue(src.contains("ENTRY(\(k.name), "), "int8 kernel \(k.name) has no entry point")
+            // The shared-memory ring: stages × (rows + columns) × row bytes.
+            XCTAssertEqual(k.sharedBytes % ((k.rows + k.columns) * 64), 0, k.name)
+            XCTAssertLessThanOrEqual(k.sharedBytes, 99 << 10, "\(k.name) needs more shared memory than sm_86/89 give a block")
+        }
+    }
+
+    func testInt8FiltersGiveBackTheGridInKRSCOrder() {
+        // 2 output channels, 3 input channels, 2×2 taps, already on each channel's int8 grid.
+        let (k, c, r, s) = (2, 3, 2, 2)
+        let scales: [Float] = [0.5 / 127, 2.0 / 127]
+        var ints = [Int](repeating: 0, count: k * c * r * s)
+        for i in ints.indices { ints[i] = (i * 37 % 255) - 127 }
+        ints[0] = 127; ints[c * r * s] = -127  // each channel reaches ±127
+        let w = ints.enumerated().map { i, q in Float(q) * scales[i / (c * r * s)] }
+        let (q, sw) = CUDAPlan.int8Filters(w, k: k, c: c, r: r, s: s)
+        for o in 0..<k { XCTAssertEqual(sw[o], scales[o], accuracy: scales[o] * 1e-6) }
+        for o in 0..<k { for ci in 0..<c { for ri in 0..<r { for si in 0..<s {
+            XCTAssertEqual(Int(q[((o * r + ri) * s + si) * c + ci]), ints[((o * c + ci) * r + ri) * s + si])
+        } } } }
+        // An all-zero channel has scale 0 and zero weights.
+        let (qz, sz) = CUDAPlan.int8Filters([Float](repeating: 0, count: 12), k: 1, c: 3, r: 2, s: 2)
+        XCTAssertEqual(sz, [0])
+        XCTAssertTrue(qz.allSatisfy { $0 == 0 })
     }
 
     func testBroadcastGeometry() throws {

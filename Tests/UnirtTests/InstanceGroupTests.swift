@@ -245,8 +245,7 @@ final class InstanceGroupTests: XCTestCase {
         }
         XCTAssertEqual(message(ModelSettings(path: "p", gpuInstances: 2, gpuDevices: [0, 0])), "model 'r': gpu lists a device twice")
         XCTAssertEqual(message(ModelSettings(path: "p", gpuInstances: 1, gpuDevices: [-1])), "model 'r': gpu entry -1 is outside 0...63")
-        XCTAssertEqual(message(ModelSettings(path: "p", gpuInstances: 1, precision: "int8")),
-                       "model 'r': precision int8 has no GPU plans; use fp32 or fp16 with instances.gpu")
+        XCTAssertNil(message(ModelSettings(path: "p", gpuInstances: 1, precision: "int8")), "an int8 plan may run on GPU instances")
         XCTAssertEqual(message(ModelSettings(path: "p", gpuMaxBatchSize: 2000)), "model 'r': gpu_max_batch_size must be in 0...1024, got 2000")
         XCTAssertNil(message(ModelSettings(path: "p", maxBatchSize: 4, preferredBatchSizes: [16], gpuInstances: 1, gpuMaxBatchSize: 16)))
         XCTAssertNotNil(message(ModelSettings(path: "p", maxBatchSize: 4, preferredBatchSizes: [16], gpuInstances: 0, gpuMaxBatchSize: 16)))
@@ -394,6 +393,11 @@ final class GPUPlanCLITests: XCTestCase {
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
         let int8 = try TestSupport.unirt(["build", TestSupport.fixture("graphs/conv/model.onnx"), "-o", TestSupport.tempDir() + "/c.plan",
                                           "--device", "cuda", "--precision", "int8"])
-        XCTAssertEqual(int8.stderr, "unirt: error: --device cuda: int8 has no GPU plans; use --precision fp32 or fp16\n")
+        XCTAssertEqual(int8.status, 2)
+        XCTAssertTrue(int8.stderr.hasPrefix("unirt: error: --device cuda: no usable GPU 0: "), int8.stderr)
+        let bench = try TestSupport.unirt(["gpu-bench", TestSupport.fixture("graphs/conv/model.onnx"), "--precision", "int8"])
+        XCTAssertEqual(bench.status, 2)
+        XCTAssertEqual(bench.stderr, "unirt: error: --precision int8: give the model's int8 plan with --int8-plan PLAN "
+                       + "(unirt build --device cuda --precision int8)\n")
     }
 }

@@ -24,19 +24,21 @@ def main():
         t[("unirt-" + r["precision"], r["batch"])] = r["ms"]
     for r in load(torch_path):
         t[(r["mode"], r["batch"])] = r["ms"]
-    modes = ["unirt-fp32", "unirt-fp16", "eager-fp32", "eager-fp16", "fp16-cudagraphs", "fp16-compile-max-autotune"]
+    modes = ["unirt-fp32", "unirt-fp16", "unirt-int8", "eager-fp32", "eager-fp16", "fp16-cudagraphs", "fp16-compile-max-autotune"]
     batches = sorted({b for _, b in t})
     print(f"# IResNet-50 (112×112 → 512), GPU compute time per batch\n\nGPU: {gpu}\n")
-    print("| batch | " + " | ".join(f"{m} ms" for m in modes) + " | unirt fp16 vs eager fp32 | vs fp16+graphs | vs compile |")
-    print("|" + "---|" * (len(modes) + 4))
+    print("| batch | " + " | ".join(f"{m} ms" for m in modes) + " | unirt fp16 vs eager fp32 | vs fp16+graphs | vs compile | unirt int8 vs unirt fp16 |")
+    print("|" + "---|" * (len(modes) + 5))
     for b in batches:
         cells = [f"{t[(m, b)]:.3f}" if (m, b) in t else "–" for m in modes]
         u = t.get(("unirt-fp16", b))
 
         def ratio(m):
             return f"{t[(m, b)] / u:.2f}×" if u and (m, b) in t else "–"
-        print(f"| {b} | " + " | ".join(cells) + f" | {ratio('eager-fp32')} | {ratio('fp16-cudagraphs')} | {ratio('fp16-compile-max-autotune')} |")
-    print("\nRatios are throughput of unirt FP16 over the named PyTorch mode (higher is better for unirt).")
+        i8 = t.get(("unirt-int8", b))
+        int8 = f"{u / i8:.2f}×" if u and i8 else "–"
+        print(f"| {b} | " + " | ".join(cells) + f" | {ratio('eager-fp32')} | {ratio('fp16-cudagraphs')} | {ratio('fp16-compile-max-autotune')} | {int8} |")
+    print("\nRatios are throughput of unirt FP16 over the named PyTorch mode, and of unirt INT8 over unirt FP16 (higher is better for unirt).")
 
 
 if __name__ == "__main__":

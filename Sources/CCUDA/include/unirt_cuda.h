@@ -53,6 +53,7 @@ typedef struct unirt_cuda_driver {
     CUresult (*cuMemsetD8_v2)(CUdeviceptr dst, unsigned char value, size_t count);
     CUresult (*cuModuleLoadData)(CUmodule *module, const void *image);
     CUresult (*cuModuleGetFunction)(CUfunction *function, CUmodule module, const char *name);
+    CUresult (*cuFuncSetAttribute)(CUfunction function, int attribute, int value);
     CUresult (*cuLaunchKernel)(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz,
                                unsigned int bx, unsigned int by, unsigned int bz, unsigned int sharedBytes,
                                CUstream stream, void **params, void **extra);

@@ -1,0 +1,148 @@
+import CCUDA
+import UnirtIR
+
+/// Int8 layers of an int8 plan (`CUDAPrecision.int8`).
+///
+/// A `FusedConv` with `input_scale` runs on the int8 tensor-core kernels
+/// (`CUDAKernelSource+Int8`) when it is a 2-D ungrouped convolution with input
+/// channels a multiple of 16, output channels a multiple of 8, an activation the
+/// epilogue has (none, Relu, PRelu, LeakyRelu, Clip), an NHWC output and a GPU
+/// with int8 tensor cores. Its input is quantized to s8 (`quantize_s8`) unless the
+/// layer before already wrote it as s8: an int8-core layer whose output feeds only
+/// int8-core layers with the same input scale requantizes in its epilogue, so the
+/// tensor between them exists only in int8 (see `planInt8Chains`). Other int8
+/// layers (depthwise, few input channels) run the float kernels on the input
+/// rounded to its int8 grid (`fake_quant`), as the reference does.
+extension CUDAPlan {
+    /// Whether `node` runs on the int8 tensor-core kernels (NHWC output not checked here).
+    func runsOnInt8Cores(_ node: Node, info: (String) -> ValueInfo, constant: (String) -> Tensor?) -> Bool {
+        guard precision == .int8, device.hasInt8TensorCores, node.op == .fusedConv, FusedConvOp.inputScale(node) != nil,
+              node.inputs.count >= 2 else { return false }
+        let x = info(node.inputs[0]).shape, y = info(node.outputs[0]).shape
+        guard x.count == 4, y.count == 4, let w = constant(node.inputs[1]), w.shape.count == 4,
+              ((try? node.int("group", default: 1)) ?? 1) == 1, x[1] % 16 == 0, w.shape[0] % 8 == 0 else { return false }
+        let act = FusedConvOp.activation(node).kind
+        guard Self.int8Activations[act] != nil else { return false }
+        if act == "PRelu" { guard node.inputs.count > 4, let s = constant(node.inputs[4]), s.count == y[1] else { return false } }
+        if node.inputs.count > 2, !node.inputs[2].isEmpty { guard let b = constant(node.inputs[2]), b.count == y[1] else { return false } }
+        if node.inputs.count > 3, !node.inputs[3].isEmpty { guard info(node.inputs[3]).shape == y else { return false } }
+        return true
+    }
+
+    /// Epilogue activation codes of the int8 kernels.
+    static let int8Activations: [String: Int32] = ["": 0, "Relu": 1, "LeakyRelu": 4, "Clip": 5, "PRelu": 16]
+
+    /// Values written as s8 by their producer, with their scale: outputs of int8-core
+    /// layers, or of BatchNormalizations (NHWC, channels a multiple of 4), read only, as
+    /// input 0, by int8-core layers of the same input scale.
+    func planInt8Chains(_ nodes: [Node], int8Cores: Set<String>, graphOutputs: Set<String>,
+                        info: (String) -> ValueInfo) -> [String: Float] {
+        var readers: [String: [Node]] = [:]
+        for n in nodes { for v in Set(n.inputs) where !v.isEmpty { readers[v, default: []].append(n) } }
+        var chains: [String: Float] = [:]
+        for n in nodes {
+            guard int8Cores.contains(n.name) || (n.op == .batchNormalization && info(n.outputs[0]).shape.count == 4
+                                                   && info(n.outputs[0]).shape[1] % 4 == 0) else { continue }
+            let v = n.outputs[0]
+            guard !graphOutputs.contains(v), nhwcValues.contains(v), let rs = readers[v], let first = rs.first,
+                  let scale = FusedConvOp.inputScale(first) else { continue }
+            let ok = rs.allSatisfy { r in
+                int8Cores.contains(r.name) && r.inputs[0] == v && !r.inputs.dropFirst().contains(v)
+                    && FusedConvOp.inputScale(r) == scale
+            }
+            if ok { chains[v] = scale }
+        }
+        return chains
+    }
+
+    /// Lowers an int8-core convolution: weights quantized per output channel into
+    /// [K][R][S][C] s8, the input taken as s8 (chained) or quantized, then the kernel
+    /// variant that runs fastest here (timed like cuDNN's algorithms).
+    func lowerInt8Conv(_ node: Node, info: (String) -> ValueInfo, constant: (String) -> Tensor?,
+                       physical: (String) throws -> CUdeviceptr, nhwcInput: (String) throws -> CUdeviceptr,
+                       s8Input: (String, Float) throws -> CUdeviceptr) throws -> String {
+        func input(_ i: Int) -> String { i < node.inputs.count ? node.inputs[i] : "" }
+        let sx = FusedConvOp.inputScale(node)!
+        let x = info(input(0)).shape, y = info(node.outputs[0]).shape
+        let w = constant(input(1))!
+        let win = try ConvOp.geometry(node, x: x, w: w.shape, b: nil)
+        let (k, c, r, s) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
+        let (q, wScales) = Self.int8Filters(w.floats, k: k, c: c, r: r, s: s)
+        let wPtr = try q.withUnsafeBytes { try upload($0) }
+        let scalePtr = try upload(floats: wScales.map { $0 * sx }, f32: true)
+        let biasPtr: CUdeviceptr = input(2).isEmpty ? 0 : try upload(floats: constant(input(2))!.floats, f32: true)
+        let a = FusedConvOp.activation(node)
+        let slopePtr: CUdeviceptr = a.kind == "PRelu" ? try upload(floats: constant(input(4))!.floats, f32: true) : 0
+        let z: CUdeviceptr = input(3).isEmpty ? 0 : try nhwcInput(input(3))
+        let before = Int32(try node.int("residual_before_activation", default: 1))
+        let out = node.outputs[0]
+        let outScale = int8Chains[out]
+        let yPtr = try physical(out)
+        let xPtr = try s8Input(input(0), sx)
+        let m = y[0] * y[2] * y[3]
+        let geometry: [Int64] = [x[0], x[2], x[3], c, k, y[2], y[3], r, s, win.strides[0], win.strides[1],
+                                 win.padsBegin[0], win.padsBegin[1], win.dilations[0], win.dilations[1], m, r * s * c].map { Int64($0) }
+        let candidates = CUDAKernelSource.immaKernels.filter { kern in
+            (kern.hopper ? device.hasWarpgroupMMA : true) && (kern.columns <= k || kern.columns == 64)
+        }
+        let libs = self.libs, stream = self.stream
+        // Each candidate is one step; after each round only the fastest so far is left after `base`.
+        let base = steps.count
+        var bestName = "", bestMs = Double.infinity
+        var timings: [String] = []
+        for kern in candidates {
+            let args = KernelArgs([.ptr(xPtr), .ptr(wPtr), .ptr(scalePtr), .ptr(biasPtr), .ptr(z), .ptr(slopePtr), .ptr(yPtr),
+                                   .i64s(geometry), .i32(Self.int8Activations[a.kind]!), .f32(a.alpha), .f32(a.beta),
+                                   .i32(before), .i32(outScale != nil ? 1 : 0), .f32(outScale.map { 1 / $0 } ?? 1)])
+            argPacks.append(args)
+            let f = module.function(kern.name)
+            let blocks = (m + kern.rows - 1) / kern.rows * ((k + kern.columns - 1) / kern.columns)
+            addStep(kern.name) {
+                try libs.check(libs.driver.cuLaunchKernel!(f, UInt32(blocks), 1, 1, UInt32(kern.threads), 1, 1, UInt32(kern.sharedBytes),
+                                                           stream, args.pointers, nil), "launch \(kern.name) for \(node.name)")
+            }
+            guard candidates.count > 1 else { bestName = kern.name; break }
+            let ms = try measureSteps(from: steps.count - 1)
+            timings.append(String(format: "%@ %.4f", kern.name, ms))
+            if ms < bestMs {
+                if steps.count - base == 2 { dropSteps(base..<(base + 1)) }
+                bestName = kern.name
+                bestMs = ms
+            } else {
+                dropSteps((steps.count - 1)..<steps.count)
+            }
+        }
+        guard !bestName.isEmpty else { throw CUDAError(.unsupported, "\(node.opType) '\(node.name)': no int8 kernel for this GPU") }
+        let io = outScale != nil ? "s8 → s8" : "s8 → fp16"
+        return "int8 \(bestName) (\(io))" + (timings.count > 1 ? " [" + timings.joined(separator: ", ") + " ms]" : "")
+    }
+
+    /// Per-output-channel symmetric int8 filters: [K, C, R, S] floats → s8 in [K][R][S][C]
+    /// order and each channel's scale `max|w_k| / 127` (weights of an int8 plan already
+    /// lie on that grid, so this gives back their integers).
+    public static func int8Filters(_ w: [Float], k: Int, c: Int, r: Int, s: Int) -> ([Int8], [Float]) {
+        var q = [Int8](repeating: 0, count: w.count)
+        var scales = [Float](repeating: 0, count: k)
+        let per = c * r * s
+        for o in 0..<k {
+            var mx: Float = 0
+            for i in 0..<per { mx = max(mx, abs(w[o * per + i])) }
+            let sw = mx / 127
+            scales[o] = sw
+            guard sw > 0 else { continue }
+            for ci in 0..<c { for ri in 0..<r { for si in 0..<s {
+                let v = (w[((o * c + ci) * r + ri) * s + si] / sw).rounded(.toNearestOrEven)
+                q[((o * r + ri) * s + si) * c + ci] = Int8(min(max(v, -128), 127))
+            } } }
+        }
+        return (q, scales)
+    }
+
+    /// A copy of `src` (`count` activations) on the int8 grid of `scale`, for an int8
+    /// layer that runs a float kernel.
+    func fakeQuantized(_ src: CUdeviceptr, count n: Int, scale: Float) throws -> CUdeviceptr {
+        let dst = try alloc(n * precision.elementSize)
+        launchStep("fake_quant", count: n, KernelArgs([.ptr(dst), .ptr(src), .i64(Int64(n)), .f32(scale)]))
+        return dst
+    }
+}

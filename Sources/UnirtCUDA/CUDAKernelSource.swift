@@ -9,7 +9,7 @@
 public enum CUDAKernelSource {
     /// The kernels every plan may launch, by base name.
     public static let kernels = ["unary", "binary", "conv_epilogue", "conv_epilogue_vec", "gather_nhwc_vec", "conv_small_nhwc",
-                                 "channel_affine", "channel_affine_s8", "pool2d", "global_pool",
+                                 "channel_affine", "channel_affine_s8", "channel_affine_s8_nhwc", "pool2d", "global_pool",
                                  "resize2d", "transpose", "copy_slice", "pad", "instance_norm", "reduce",
                                  "to_f32", "from_f32", "fake_quant", "quantize_s8"]
 
@@ -164,6 +164,37 @@ template <class T> __device__ void channel_affine_k(T *y, const T *x, const floa
     GRID_LOOP(i, n) {
         int c = (int)((i / hw) % C);
         st(y, i, ld(x, i) * scale[c] + shift[c]);
+    }
+}
+
+// Eight consecutive values from 16-byte-aligned memory (two 16-byte loads for float, one for half).
+__device__ __forceinline__ void ld8(const float *p, i64 i, float *v) {
+    float4 a = ((const float4 *)(p + i))[0], b = ((const float4 *)(p + i))[1];
+    v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w; v[4] = b.x; v[5] = b.y; v[6] = b.z; v[7] = b.w;
+}
+__device__ __forceinline__ void ld8(const half_t *p, i64 i, float *v) {
+    uint4 u = *(const uint4 *)(p + i);
+    unsigned w[4] = {u.x, u.y, u.z, u.w};
+    for (int k = 0; k < 4; ++k) {
+        half_t lo = (half_t)(w[k] & 0xffff), hi = (half_t)(w[k] >> 16);
+        asm("cvt.f32.f16 %0, %1;" : "=f"(v[2 * k]) : "h"(lo));
+        asm("cvt.f32.f16 %0, %1;" : "=f"(v[2 * k + 1]) : "h"(hi));
+    }
+}
+
+// NHWC BatchNormalization written as s8 on the grid of scale q, 8 channels per thread (C % 8 == 0).
+template <class T> __device__ void channel_affine_s8_nhwc_k(signed char *y, const T *x, const float *scale,
+                                                            const float *shift, i64 n8, int C, float q) {
+    GRID_LOOP(i, n8) {
+        int c = (int)((8 * i) % C);
+        float v[8];
+        ld8(x, 8 * i, v);
+        unsigned lo = 0, hi = 0;
+        for (int k = 0; k < 4; ++k) {
+            lo |= ((unsigned)(int)q8f(v[k] * scale[c + k] + shift[c + k], q) & 0xffu) << (8 * k);
+            hi |= ((unsigned)(int)q8f(v[k + 4] * scale[c + k + 4] + shift[c + k + 4], q) & 0xffu) << (8 * k);
+        }
+        ((uint2 *)y)[i] = make_uint2(lo, hi);
     }
 }
 
@@ -414,6 +445,8 @@ extern "C" __global__ void conv_small_nhwc_##S(T *y, const T *x, const float *w,
                         padh, padw, op, a, b, before); } \
 extern "C" __global__ void channel_affine_##S(T *y, const T *x, const float *sc, const float *sh, i64 n, int C, i64 hw) \
     { channel_affine_k(y, x, sc, sh, n, C, hw); } \
+extern "C" __global__ void channel_affine_s8_nhwc_##S(signed char *y, const T *x, const float *sc, const float *sh, \
+    i64 n8, int C, float q) { channel_affine_s8_nhwc_k(y, x, sc, sh, n8, C, q); } \
 extern "C" __global__ void channel_affine_s8_##S(signed char *y, const T *x, const float *sc, const float *sh, i64 n4, int C, \
     i64 hw, float q) { channel_affine_s8_k(y, x, sc, sh, n4, C, hw, q); } \
 extern "C" __global__ void pool2d_##S(T *y, const T *x, i64 planes, int H, int W, int OH, int OW, int kh, int kw, \

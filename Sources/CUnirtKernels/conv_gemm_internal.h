@@ -67,6 +67,9 @@ UNIRT_DW3X3_ROW(avx512)
  * of padding (in_w = out_w), the pool optionally fused (pwdw_avx512.c). */
 void unirt_dw3x3_rows2_same_avx512(const float *const r[4], const float *w, size_t in_w, float bias,
                                    int relu, float *y0, float *y1, float *pooled);
+/* The same with AVX2 (pwdw_avx2.c); with pooled, t0 and t1 (in_w floats) hold the two rows first. */
+void unirt_dw3x3_rows2_same_avx2(const float *const r[4], const float *w, size_t in_w, float bias, int relu,
+                                 float *y0, float *y1, float *t0, float *t1, float *pooled);
 
 /* y[i] = max(a[2i], a[2i+1], b[2i], b[2i+1]) for i < n (a 2x2 stride-2 max
  * pool of two rows). */

@@ -1,4 +1,6 @@
 #include "unirt_kernels.h"
+#include <stdlib.h>
+#include <string.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
@@ -38,6 +40,10 @@ uint32_t unirt_cpu_features(void) {
         }
     }
 #endif
+    /* UNIRT_CPU_ISA caps what the kernels use: "avx2" (no AVX-512) or "generic" (no SIMD). */
+    const char *cap = getenv("UNIRT_CPU_ISA");
+    if (cap && strcmp(cap, "avx2") == 0) f &= ~(uint32_t)(UNIRT_CPU_AVX512F | UNIRT_CPU_AVX512VNNI);
+    if (cap && strcmp(cap, "generic") == 0) f = 0;
     __atomic_store_n(&cached, (int)f, __ATOMIC_RELAXED);
     return f;
 }

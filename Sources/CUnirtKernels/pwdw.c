@@ -89,8 +89,8 @@ void unirt_pwdw_compute(const unirt_pwdw_params *p, const float *x, float *y, si
     const int dw_relu = dw_simple && p->dw_ep && p->dw_ep->activation == UNIRT_ACT_RELU;
 
     /* The common "same" 3x3 (stride 1, one row and column of padding)
-     * runs two rows at a time with the pool fused. */
-    const int same = level == 2 && dw_simple && sh == 1 && g->stride_w == 1 && g->pad_top == 1 &&
+     * runs two rows at a time with the pool fused (AVX-512 or AVX2). */
+    const int same = level >= 1 && dw_simple && sh == 1 && g->stride_w == 1 && g->pad_top == 1 &&
                      g->pad_left == 1 && g->out_w == W && g->out_h == H;
     float *zero_row = packed_x + C * ldx;
     memset(zero_row, 0, W * sizeof(float));
@@ -168,8 +168,12 @@ void unirt_pwdw_compute(const unirt_pwdw_params *p, const float *x, float *y, si
                     }
                     const int pair = dy + 1 < dy1;
                     float *y0 = y + m * out_plane + dy * out_w;
-                    unirt_dw3x3_rows2_same_avx512(rows, wm, W, bias, dw_relu, y0, pair ? y0 + out_w : tmp[1],
-                                                  p->pool ? y + m * out_plane + (dy / 2) * out_w : NULL);
+                    float *pooled = p->pool ? y + m * out_plane + (dy / 2) * out_w : NULL;
+                    if (level == 2)
+                        unirt_dw3x3_rows2_same_avx512(rows, wm, W, bias, dw_relu, y0, pair ? y0 + out_w : tmp[1], pooled);
+                    else
+                        unirt_dw3x3_rows2_same_avx2(rows, wm, W, bias, dw_relu, y0, pair ? y0 + out_w : tmp[1], tmp[0],
+                                                    tmp[1], pooled);
                 }
                 continue;
             }

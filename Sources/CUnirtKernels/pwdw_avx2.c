@@ -59,3 +59,76 @@ UNIRT_AVX2 void unirt_pool2x2_row_avx2(const float *a, const float *b, size_t n,
     }
     if (i < n) unirt_pool2x2_row_generic(a + 2 * i, b + 2 * i, n - i, y + i);
 }
+
+/* Rows dy and dy+1 of a "same" 3x3 depthwise convolution at 8 columns x..x+7:
+ * p[i] points at column x of input row dy-1+i, readable from p[i][-1] to p[i][8].
+ * Each input row is loaded once (three unaligned loads) for both output rows. */
+UNIRT_AVX2_INLINE void dw_same_2x8(const float *const p[4], const __m256 wv[9], __m256 bv, int relu,
+                                   __m256 *u, __m256 *v) {
+    const __m256 zero = _mm256_setzero_ps();
+    __m256 a0 = bv, a1 = zero, b0 = bv, b1 = zero;
+    for (int i = 0; i < 4; i++) {
+        const __m256 l = _mm256_loadu_ps(p[i] - 1), c = _mm256_loadu_ps(p[i]), r = _mm256_loadu_ps(p[i] + 1);
+        if (i < 3) {
+            a0 = _mm256_fmadd_ps(l, wv[3 * i], a0);
+            a1 = _mm256_fmadd_ps(c, wv[3 * i + 1], a1);
+            a0 = _mm256_fmadd_ps(r, wv[3 * i + 2], a0);
+        }
+        if (i > 0) {
+            b0 = _mm256_fmadd_ps(l, wv[3 * i - 3], b0);
+            b1 = _mm256_fmadd_ps(c, wv[3 * i - 2], b1);
+            b0 = _mm256_fmadd_ps(r, wv[3 * i - 1], b0);
+        }
+    }
+    *u = _mm256_add_ps(a0, a1);
+    *v = _mm256_add_ps(b0, b1);
+    if (relu) {
+        *u = _mm256_max_ps(*u, zero);
+        *v = _mm256_max_ps(*v, zero);
+    }
+}
+
+/* The AVX2 form of unirt_dw3x3_rows2_same_avx512: two output rows of a stride-1
+ * "same" 3x3 depthwise convolution from input rows r[0..3] (dy-1 .. dy+2, a zero
+ * row for padding). Interior columns load straight from the rows; the first and
+ * last 8 columns go through a zero-padded copy, so no load or store is masked.
+ * Writes rows dy and dy+1 to y0, y1, or with pooled != NULL their 2x2 stride-2 max
+ * pool (in_w / 2 values) to pooled, using t0 and t1 (in_w floats each) as scratch. */
+UNIRT_AVX2 void unirt_dw3x3_rows2_same_avx2(const float *const r[4], const float *w, size_t in_w, float bias,
+                                            int relu, float *y0, float *y1, float *t0, float *t1, float *pooled) {
+    __m256 wv[9];
+    for (int i = 0; i < 9; i++) wv[i] = _mm256_set1_ps(w[i]);
+    const __m256 bv = _mm256_set1_ps(bias);
+    float *o0 = pooled ? t0 : y0, *o1 = pooled ? t1 : y1;
+    for (size_t x = 0; x < in_w; x += 8) {
+        const size_t n = in_w - x < 8 ? in_w - x : 8;
+        const float *p[4];
+        float edge[4][12];
+        if (x >= 1 && x + 9 <= in_w) {
+            for (int i = 0; i < 4; i++) p[i] = r[i] + x;
+        } else {
+            for (int i = 0; i < 4; i++) {
+                for (int j = 0; j < 10; j++) {
+                    const ptrdiff_t col = (ptrdiff_t)x - 1 + j;
+                    edge[i][j] = col >= 0 && col < (ptrdiff_t)in_w ? r[i][col] : 0.0f;
+                }
+                p[i] = edge[i] + 1;
+            }
+        }
+        __m256 u, v;
+        dw_same_2x8(p, wv, bv, relu, &u, &v);
+        if (n == 8) {
+            _mm256_storeu_ps(o0 + x, u);
+            _mm256_storeu_ps(o1 + x, v);
+        } else {
+            float tu[8], tv[8];
+            _mm256_storeu_ps(tu, u);
+            _mm256_storeu_ps(tv, v);
+            for (size_t j = 0; j < n; j++) {
+                o0[x + j] = tu[j];
+                o1[x + j] = tv[j];
+            }
+        }
+    }
+    if (pooled) unirt_pool2x2_row_avx2(o0, o1, in_w / 2, pooled);
+}

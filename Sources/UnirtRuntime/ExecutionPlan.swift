@@ -43,6 +43,8 @@ public final class ExecutionPlan: Sendable {
     let inputIDs: [(String, Int)]
     /// Graph inputs some compiled or alias step (or the caller) reads from the arena.
     let inputsInArena: Set<Int>
+    /// The value whose buffer each value shares (itself, or the source of an alias chain).
+    let rootOf: [Int]
     let outputIDs: [(String, Int)]
     /// Arena size in floats.
     public let arenaFloats: Int
@@ -185,6 +187,7 @@ public final class ExecutionPlan: Sendable {
         }
         for o in graph.outputs { if let v = ids[o.name] { needsArena.insert(v) } }
         self.inputsInArena = needsArena
+        self.rootOf = root
         self.names = names
         self.infos = infos
         self.storage = kind
@@ -222,14 +225,19 @@ public final class ExecutionPlan: Sendable {
         let base = ctx.arena.pointer
         var boxed: [Int: Tensor] = [:]
 
+        // float32 graph inputs are read in place from the caller's tensors (their arena
+        // slots stay unused) unless an observer wants to see them in the arena.
         var given: [Int: Tensor] = [:]
+        var direct: [(Int, [Float])] = []
         for (name, v) in inputIDs {
             guard let t = inputs[name] else { continue }
             given[v] = t
             switch storage[v] {
             case .arena(let off):
                 guard inputsInArena.contains(v) || observe != nil else { continue }
-                if case .float(let values) = t.storage {
+                if case .float(let values) = t.storage, values.count == infos[v].count, observe == nil {
+                    direct.append((v, values))
+                } else if case .float(let values) = t.storage {
                     values.withUnsafeBufferPointer { (base + off).update(from: $0.baseAddress!, count: $0.count) }
                 } else {
                     t.floats.withUnsafeBufferPointer { (base + off).update(from: $0.baseAddress!, count: $0.count) }
@@ -241,9 +249,30 @@ public final class ExecutionPlan: Sendable {
         if let observe {
             for (name, v) in inputIDs { if case .arena(let off) = storage[v] { observe(name, UnsafeBufferPointer(start: base + off, count: infos[v].count)) } }
         }
+        // Pointers into the caller's arrays, valid for the nested calls that run the steps.
+        func withDirect(_ i: Int, _ pointers: [Int: UnsafePointer<Float>],
+                        _ body: ([Int: UnsafePointer<Float>]) -> [String: Tensor]) -> [String: Tensor] {
+            guard i < direct.count else { return body(pointers) }
+            return direct[i].1.withUnsafeBufferPointer { buf in
+                var p = pointers
+                p[direct[i].0] = buf.baseAddress!
+                return withDirect(i + 1, p, body)
+            }
+        }
+        return withDirect(0, [:]) { directPointers in
+            runSteps(ctx: ctx, given: given, boxed: boxed, direct: directPointers, profile: profile, observe: observe)
+        }
+    }
 
+    /// The steps of one run and its outputs (see `execute`).
+    private func runSteps(ctx: ExecutionContext, given: [Int: Tensor], boxed: [Int: Tensor],
+                          direct: [Int: UnsafePointer<Float>], profile: UnsafeMutablePointer<Profile>?,
+                          observe: Observer?) -> [String: Tensor] {
+        let base = ctx.arena.pointer
+        var boxed = boxed
         func tensor(_ v: Int) -> Tensor {
             if let t = given[v] { return t }
+            if let p = direct[rootOf[v]] { return Tensor(shape: infos[v].shape, floats: Array(UnsafeBufferPointer(start: p, count: infos[v].count))) }
             switch storage[v] {
             case .arena(let off):
                 let info = infos[v]
@@ -263,6 +292,7 @@ public final class ExecutionPlan: Sendable {
             case .compiled(let k):
                 let ins: [UnsafePointer<Float>?] = step.inputs.map { v in
                     guard let v else { return nil }
+                    if let p = direct[rootOf[v]] { return p }
                     switch storage[v] {
                     case .arena(let off): return UnsafePointer(base + off)
                     case .constant(let c): return UnsafePointer(constantBuffers[c].pointer)

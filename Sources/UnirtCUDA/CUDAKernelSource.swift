@@ -182,11 +182,11 @@ __device__ __forceinline__ void ld8(const half_t *p, i64 i, float *v) {
     }
 }
 
-// NHWC BatchNormalization written as s8 on the grid of scale q, 8 channels per thread (C % 8 == 0).
+// NHWC BatchNormalization written as s8 on the grid of scale q, 8 channels per thread (C % 8 == 0, 8·n8 < 2^32).
 template <class T> __device__ void channel_affine_s8_nhwc_k(signed char *y, const T *x, const float *scale,
                                                             const float *shift, i64 n8, int C, float q) {
     GRID_LOOP(i, n8) {
-        int c = (int)((8 * i) % C);
+        int c = (int)((unsigned)(8 * i) % (unsigned)C);  // 32-bit: the caller keeps 8·n8 below 2^32
         float v[8];
         ld8(x, 8 * i, v);
         unsigned lo = 0, hi = 0;

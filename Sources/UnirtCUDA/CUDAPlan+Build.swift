@@ -261,7 +261,7 @@ extension CUDAPlan {
             let t = (0..<s.count).map { b.floats[$0] - m.floats[$0] * s[$0] }
             let x = info(input(0)).shape
             let hw = nhwcOut ? 1 : x.dropFirst(2).reduce(1, *)
-            if let q = int8Chains[out], nhwcOut, x[1] % 8 == 0 {
+            if let q = int8Chains[out], nhwcOut, x[1] % 8 == 0, n < 1 << 32 {
                 // Read only by int8 layers: written straight onto their s8 grid, 16 bytes in per thread.
                 launchStep("channel_affine_s8_nhwc", count: n / 8, KernelArgs([
                     .ptr(try ptr(out)), .ptr(try ptr(input(0))), .ptr(try upload(floats: s, f32: true)),

@@ -25,7 +25,7 @@ extension CUDAPlan {
         nhwcValues = nhwc
         int8Cores = Set(nodes.filter { nhwc.contains($0.outputs.first ?? "") && runsOnInt8Cores($0, info: info, constant: constant) }
             .map(\.name))
-        int8Chains = planInt8Chains(nodes, int8Cores: int8Cores, graphOutputs: graphOutputs, info: info)
+        int8Chains = Self.int8Chains(nodes, int8Cores: int8Cores, graphOutputs: graphOutputs, nhwcValues: nhwc, info: info)
 
         // Activations: every non-constant value; aliases share their root, except a
         // reshape of an NHWC tensor, which is a transposing copy into NCHW.

@@ -10,19 +10,26 @@ import UnirtIR
 /// with int8 tensor cores. Its input is quantized to s8 (`quantize_s8`) unless the
 /// layer before already wrote it as s8: an int8-core layer whose output feeds only
 /// int8-core layers with the same input scale requantizes in its epilogue, so the
-/// tensor between them exists only in int8 (see `planInt8Chains`). Other int8
+/// tensor between them exists only in int8 (see `int8Chains`). Other int8
 /// layers (depthwise, few input channels) run the float kernels on the input
 /// rounded to its int8 grid (`fake_quant`), as the reference does.
 extension CUDAPlan {
     /// Whether `node` runs on the int8 tensor-core kernels (NHWC output not checked here).
     func runsOnInt8Cores(_ node: Node, info: (String) -> ValueInfo, constant: (String) -> Tensor?) -> Bool {
-        guard precision == .int8, device.hasInt8TensorCores, node.op == .fusedConv, FusedConvOp.inputScale(node) != nil,
-              node.inputs.count >= 2 else { return false }
+        precision == .int8 && device.hasInt8TensorCores && Self.int8CoreShapeFits(node, info: info, constant: constant)
+    }
+
+    /// Whether an int8 layer has what the int8 kernels take: a 2-D ungrouped `FusedConv` with
+    /// `input_scale`, input channels a multiple of 16, output channels a multiple of 8, an
+    /// epilogue activation (none, Relu, PRelu with a per-channel constant slope, LeakyRelu,
+    /// Clip), a constant per-channel bias, and a residual of the output's shape.
+    public static func int8CoreShapeFits(_ node: Node, info: (String) -> ValueInfo, constant: (String) -> Tensor?) -> Bool {
+        guard node.op == .fusedConv, FusedConvOp.inputScale(node) != nil, node.inputs.count >= 2 else { return false }
         let x = info(node.inputs[0]).shape, y = info(node.outputs[0]).shape
         guard x.count == 4, y.count == 4, let w = constant(node.inputs[1]), w.shape.count == 4,
               ((try? node.int("group", default: 1)) ?? 1) == 1, x[1] % 16 == 0, w.shape[0] % 8 == 0 else { return false }
         let act = FusedConvOp.activation(node).kind
-        guard Self.int8Activations[act] != nil else { return false }
+        guard int8Activations[act] != nil else { return false }
         if act == "PRelu" { guard node.inputs.count > 4, let s = constant(node.inputs[4]), s.count == y[1] else { return false } }
         if node.inputs.count > 2, !node.inputs[2].isEmpty { guard let b = constant(node.inputs[2]), b.count == y[1] else { return false } }
         if node.inputs.count > 3, !node.inputs[3].isEmpty { guard info(node.inputs[3]).shape == y else { return false } }
@@ -33,10 +40,10 @@ extension CUDAPlan {
     static let int8Activations: [String: Int32] = ["": 0, "Relu": 1, "LeakyRelu": 4, "Clip": 5, "PRelu": 16]
 
     /// Values written as s8 by their producer, with their scale: outputs of int8-core
-    /// layers, or of BatchNormalizations (NHWC, channels a multiple of 4), read only, as
-    /// input 0, by int8-core layers of the same input scale.
-    func planInt8Chains(_ nodes: [Node], int8Cores: Set<String>, graphOutputs: Set<String>,
-                        info: (String) -> ValueInfo) -> [String: Float] {
+    /// layers, or of BatchNormalizations (NHWC, channels a multiple of 4), that are not
+    /// graph outputs and are read only, as input 0, by int8-core layers of one input scale.
+    public static func int8Chains(_ nodes: [Node], int8Cores: Set<String>, graphOutputs: Set<String>,
+                                  nhwcValues: Set<String>, info: (String) -> ValueInfo) -> [String: Float] {
         var readers: [String: [Node]] = [:]
         for n in nodes { for v in Set(n.inputs) where !v.isEmpty { readers[v, default: []].append(n) } }
         var chains: [String: Float] = [:]

@@ -72,6 +72,50 @@ final class CUDABackendTests: XCTestCase {
         XCTAssertTrue(qz.allSatisfy { $0 == 0 })
     }
 
+    /// Which int8 layers the int8 tensor-core kernels take, and which tensors between them stay s8.
+    func testInt8CoreRulesAndS8Chains() {
+        let shapes: [String: [Int]] = ["x": [1, 16, 8, 8], "a": [1, 16, 8, 8], "b": [1, 32, 8, 8], "c": [1, 32, 8, 8],
+                                       "d": [1, 32, 8, 8], "e": [1, 32, 8, 8], "f": [1, 8, 8, 8], "x8": [1, 8, 8, 8]]
+        func info(_ n: String) -> ValueInfo { ValueInfo(dtype: .f32, shape: shapes[n] ?? [0]) }
+        var consts: [String: Tensor] = [:]
+        func conv(_ name: String, _ x: String, _ y: String, cin: Int, cout: Int, scale: Float, act: String = "",
+                  residual: String = "", group: Int = 1) -> Node {
+            consts["w_" + name] = Tensor(shape: [cout, cin / group, 3, 3], floats: [Float](repeating: 0.1, count: cout * cin / group * 9))
+            var attrs: [String: Attribute] = ["input_scale": .float(scale), "pads": .ints([1, 1, 1, 1]), "activation": .string(act),
+                                              "group": .int(group)]
+            var inputs = [x, "w_" + name, "", residual]
+            if act == "PRelu" { consts["p_" + name] = Tensor(shape: [cout], floats: [Float](repeating: 0.25, count: cout)); inputs.append("p_" + name) }
+            if act.isEmpty && residual.isEmpty { inputs = [x, "w_" + name] }
+            attrs["kernel_shape"] = .ints([3, 3])
+            return Node(name: name, op: .fusedConv, inputs: inputs, outputs: [y], attributes: attrs, opset: 1)
+        }
+        let bn = Node(name: "bn", op: .batchNormalization, inputs: ["x", "s", "t", "m", "v"], outputs: ["a"], opset: 15)
+        let c1 = conv("c1", "a", "b", cin: 16, cout: 32, scale: 0.1, act: "PRelu")   // reads the BN output
+        let c2 = conv("c2", "b", "c", cin: 32, cout: 32, scale: 0.2)                  // b also feeds c3's residual
+        let c3 = conv("c3", "b", "d", cin: 32, cout: 32, scale: 0.2, residual: "b")
+        let c4 = conv("c4", "c", "e", cin: 32, cout: 32, scale: 0.3, act: "Relu")
+        let c5 = conv("c5", "d", "f", cin: 32, cout: 8, scale: 0.5, act: "Sigmoid")   // no such epilogue
+        let c6 = conv("c6", "x8", "f", cin: 8, cout: 8, scale: 0.5)                    // 8 input channels
+        let c7 = conv("c7", "c", "e", cin: 32, cout: 32, scale: 0.3, group: 2)         // grouped
+        func constant(_ n: String) -> Tensor? { consts[n] }
+        let fits = [bn, c1, c2, c3, c4, c5, c6, c7].filter { CUDAPlan.int8CoreShapeFits($0, info: info, constant: constant) }.map(\.name)
+        XCTAssertEqual(fits, ["c1", "c2", "c3", "c4"])
+
+        let cores: Set<String> = ["c1", "c2", "c3", "c4"]
+        let all: Set<String> = ["a", "b", "c", "d", "e"]
+        let chains = CUDAPlan.int8Chains([bn, c1, c2, c3, c4], int8Cores: cores, graphOutputs: ["e"], nhwcValues: all, info: info)
+        XCTAssertEqual(chains["a"], 0.1, "a BatchNormalization read only by an int8 layer writes s8")
+        XCTAssertNil(chains["b"], "b is also a residual input")
+        XCTAssertEqual(chains["c"], 0.3, "c is read only by c4")
+        XCTAssertNil(chains["e"], "graph outputs stay float")
+        XCTAssertNil(chains["d"], "d has no reader here")
+        // Two readers with different input scales, or an NCHW value: float.
+        let c8 = conv("c8", "c", "g", cin: 32, cout: 32, scale: 0.4)
+        XCTAssertNil(CUDAPlan.int8Chains([bn, c1, c2, c4, c8], int8Cores: cores.union(["c8"]), graphOutputs: [], nhwcValues: all,
+                                         info: info)["c"])
+        XCTAssertNil(CUDAPlan.int8Chains([bn, c1], int8Cores: cores, graphOutputs: [], nhwcValues: [], info: info)["a"])
+    }
+
     func testBroadcastGeometry() throws {
         // [2,3,4,5] + [3,1,1]: the second operand is per channel.
         let g = try CUDAPlan.broadcast(out: [2, 3, 4, 5], a: [2, 3, 4, 5], b: [3, 1, 1])

@@ -140,14 +140,19 @@ def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------------------- SFace
 
-def sface(det: Detector, tmp: str, threads: int, speed: bool) -> dict:
+def face_crops(det: Detector) -> dict[str, list[np.ndarray]]:
+    """Aligned 112x112 face crops of the calibration and the evaluation photos."""
     cal, ev = photos()
     crops = {"calib": [], "eval": []}
     for split, names in (("calib", cal), ("eval", ev)):
         for n in names:
             rgb = fp.load_rgb(str(PHOTOS / n))
-            for f in det.faces(rgb):
-                crops[split].append(fp.align_face(rgb, f))
+            crops[split] += [fp.align_face(rgb, f) for f in det.faces(rgb)]
+    return crops
+
+
+def sface(det: Detector, tmp: str, threads: int, speed: bool) -> dict:
+    crops = face_crops(det)
     calib_dir = f"{tmp}/sface_calib"
     os.makedirs(calib_dir)
     i = 0
@@ -339,12 +344,7 @@ def export_gpu(det: Detector, out: str) -> None:
     """Face crops for int8 GPU plans built on another machine: calibration samples
     (calib/sface/NNNN.npy) and the evaluation faces with their FP32 embeddings from
     ONNX Runtime (refs/sface-eval/in/data.npy, ref/fc1.npy), as `unirt gpu-check` reads them."""
-    cal, ev = photos()
-    crops = {"calib": [], "eval": []}
-    for split, names in (("calib", cal), ("eval", ev)):
-        for n in names:
-            rgb = fp.load_rgb(str(PHOTOS / n))
-            crops[split] += [fp.align_face(rgb, f) for f in det.faces(rgb)]
+    crops = face_crops(det)
     cdir, edir = f"{out}/calib/sface", f"{out}/refs/sface-eval"
     for d in (cdir, f"{edir}/in", f"{edir}/ref"):
         os.makedirs(d, exist_ok=True)

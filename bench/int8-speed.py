@@ -97,14 +97,7 @@ def prepare_sface(work: Path, rebuild: bool) -> dict:
     if rebuild or not x8.exists():
         shutil.rmtree(calib_dir, ignore_errors=True)
         calib_dir.mkdir(parents=True)
-        det = qa.Detector()
-        cal, ev = qa.photos()
-        crops = {"calib": [], "eval": []}
-        for split, names in (("calib", cal), ("eval", ev)):
-            for n in names:
-                rgb = fp.load_rgb(str(qa.PHOTOS / n))
-                for f in det.faces(rgb):
-                    crops[split].append(fp.align_face(rgb, f))
+        crops = qa.face_crops(qa.Detector())
         i = 0
         for c in crops["calib"]:
             for v in qa.augment(c):

@@ -25,8 +25,30 @@ static inline float dw_row_point(const float *const rows[3], const float *w, siz
     return relu && acc < 0.0f ? 0.0f : acc;
 }
 
-/* Stride 1 or 2: scalar borders, an unmasked vector interior where every tap is
- * inside the row (8 outputs per step; stride 2 deinterleaves two loads). */
+/* Eight outputs from ox of a stride-1/2 depthwise row: p[ky] points at column
+ * ox·stride − pad_left of input row ky (NULL: padding row), readable for the
+ * 10 (stride 1) or 18 (stride 2) floats the taps reach. */
+UNIRT_AVX2_INLINE __m256 dw_row8(const float *const p[3], const __m256 wv[9], __m256 bv, size_t stride, int relu) {
+    __m256 acc0 = bv, acc1 = _mm256_setzero_ps();
+    for (int ky = 0; ky < 3; ky++) {
+        if (!p[ky]) continue;
+        if (stride == 1) {
+            acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(p[ky]), wv[ky * 3], acc0);
+            acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(p[ky] + 1), wv[ky * 3 + 1], acc1);
+            acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(p[ky] + 2), wv[ky * 3 + 2], acc0);
+        } else {
+            acc0 = _mm256_fmadd_ps(row_strided2(p[ky], 0), wv[ky * 3], acc0);
+            acc1 = _mm256_fmadd_ps(row_strided2(p[ky], 1), wv[ky * 3 + 1], acc1);
+            acc0 = _mm256_fmadd_ps(row_strided2(p[ky] + 2, 0), wv[ky * 3 + 2], acc0);
+        }
+    }
+    const __m256 v = _mm256_add_ps(acc0, acc1);
+    return relu ? _mm256_max_ps(v, _mm256_setzero_ps()) : v;
+}
+
+/* Stride 1 or 2: an unmasked vector interior where every tap is inside the row
+ * (8 outputs per step; stride 2 deinterleaves two loads); the outputs whose taps
+ * reach past the row's ends go through zero-padded copies of the columns they read. */
 UNIRT_AVX2 void unirt_dw3x3_row_avx2(const float *const rows[3], const float *w, size_t in_w,
                                      size_t out_w, size_t stride, size_t pad_left, float bias,
                                      int relu, float *y) {
@@ -36,32 +58,48 @@ UNIRT_AVX2 void unirt_dw3x3_row_avx2(const float *const rows[3], const float *w,
     }
     __m256 wv[9];
     for (int i = 0; i < 9; i++) wv[i] = _mm256_set1_ps(w[i]);
-    const __m256 bv = _mm256_set1_ps(bias), zero = _mm256_setzero_ps();
+    const __m256 bv = _mm256_set1_ps(bias);
     const ptrdiff_t pl = (ptrdiff_t)pad_left, s = (ptrdiff_t)stride;
     const ptrdiff_t reach = stride == 1 ? 10 : 18; /* floats read from ox*s - pl for 8 outputs */
+    /* Eight outputs from ox through padded copies, n of them stored. */
+    #define PADDED(ox, n)                                                                          \
+        do {                                                                                       \
+            const ptrdiff_t base = (ptrdiff_t)(ox) * s - pl;                                       \
+            float buf[3][20];                                                                      \
+            const float *p[3];                                                                     \
+            for (int ky = 0; ky < 3; ky++) {                                                       \
+                p[ky] = NULL;                                                                      \
+                if (!rows[ky]) continue;                                                           \
+                for (ptrdiff_t j = 0; j < reach; j++) {                                            \
+                    const ptrdiff_t col = base + j;                                                \
+                    buf[ky][j] = col >= 0 && col < (ptrdiff_t)in_w ? rows[ky][col] : 0.0f;         \
+                }                                                                                  \
+                p[ky] = buf[ky];                                                                   \
+            }                                                                                      \
+            float out[8];                                                                          \
+            _mm256_storeu_ps(out, dw_row8(p, wv, bv, stride, relu));                               \
+            for (size_t j = 0; j < (n); j++) y[(ox) + j] = out[j];                                 \
+        } while (0)
     size_t ox = 0;
-    for (; ox < out_w && (ptrdiff_t)ox * s < pl; ox++) y[ox] = dw_row_point(rows, w, in_w, stride, pad_left, bias, relu, ox);
+    /* Left border: the first outputs whose taps start before column 0. */
+    const size_t left = (size_t)((pl + s - 1) / s);
+    if (left > 0) {
+        const size_t n = left < out_w ? (left < 8 ? left : 8) : out_w;
+        PADDED(0, n);
+        ox = n;
+        for (; ox < left && ox < out_w; ox++) y[ox] = dw_row_point(rows, w, in_w, stride, pad_left, bias, relu, ox);
+    }
     for (; ox + 8 <= out_w && (ptrdiff_t)ox * s - pl + reach <= (ptrdiff_t)in_w; ox += 8) {
         const ptrdiff_t base = (ptrdiff_t)ox * s - pl;
-        __m256 acc0 = bv, acc1 = zero;
-        for (int ky = 0; ky < 3; ky++) {
-            if (!rows[ky]) continue;
-            const float *p = rows[ky] + base;
-            if (stride == 1) {
-                acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(p), wv[ky * 3], acc0);
-                acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(p + 1), wv[ky * 3 + 1], acc1);
-                acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(p + 2), wv[ky * 3 + 2], acc0);
-            } else {
-                acc0 = _mm256_fmadd_ps(row_strided2(p, 0), wv[ky * 3], acc0);
-                acc1 = _mm256_fmadd_ps(row_strided2(p, 1), wv[ky * 3 + 1], acc1);
-                acc0 = _mm256_fmadd_ps(row_strided2(p + 2, 0), wv[ky * 3 + 2], acc0);
-            }
-        }
-        __m256 v = _mm256_add_ps(acc0, acc1);
-        if (relu) v = _mm256_max_ps(v, zero);
-        _mm256_storeu_ps(y + ox, v);
+        const float *p[3] = {rows[0] ? rows[0] + base : NULL, rows[1] ? rows[1] + base : NULL,
+                             rows[2] ? rows[2] + base : NULL};
+        _mm256_storeu_ps(y + ox, dw_row8(p, wv, bv, stride, relu));
     }
-    for (; ox < out_w; ox++) y[ox] = dw_row_point(rows, w, in_w, stride, pad_left, bias, relu, ox);
+    for (; ox < out_w; ox += 8) {
+        const size_t n = out_w - ox < 8 ? out_w - ox : 8;
+        PADDED(ox, n);
+    }
+    #undef PADDED
 }
 
 UNIRT_AVX2 void unirt_pool2x2_row_avx2(const float *a, const float *b, size_t n, float *y) {

@@ -164,8 +164,8 @@ final class SIMDKernelTests: XCTestCase {
                 var gg = g
                 let x = rng.floats(c * h * w), wt = rng.floats(c * k * k)
                 let plane = g.out_h * g.out_w
-                let bias = Pinned(rng.floats(c)), res = Pinned(rng.floats(c * plane))
-                var ref = [Float](repeating: 0, count: c * plane)
+                let bias = Pinned(rng.floats(c)), res = Pinned(rng.floats(c * plane)), slope = Pinned(rng.floats(c, in: 0...0.5))
+                var conv = [Float](repeating: 0, count: c * plane)
                 for ch in 0..<c {
                     for oy in 0..<g.out_h {
                         for ox in 0..<g.out_w {
@@ -173,18 +173,29 @@ final class SIMDKernelTests: XCTestCase {
                             for ky in 0..<k { for kx in 0..<k {
                                 if let i = tap(g, oy, ox, ky, kx) { acc += x[ch * h * w + i] * wt[ch * k * k + ky * k + kx] }
                             } }
-                            ref[ch * plane + oy * g.out_w + ox] = max(acc + bias.pointer[ch] + res.pointer[ch * plane + oy * g.out_w + ox], 0)
+                            conv[ch * plane + oy * g.out_w + ox] = acc + bias.pointer[ch]
                         }
                     }
                 }
-                var ep = unirt_epilogue(bias: bias.pointer, residual: UnsafePointer(res.pointer), residual_after_activation: 0,
-                                        activation: Int32(UNIRT_ACT_RELU), alpha: 0, beta: 0, slope: nil)
-                var y = [Float](repeating: .nan, count: c * plane)
-                // Two channel ranges, as two threads would split them.
-                unirt_dwconv_compute(x, wt, &gg, &ep, &y, 0, c / 2)
-                unirt_dwconv_compute(x, wt, &gg, &ep, &y, c / 2, c)
-                expectClose(y, ref, rel: Self.sumRelative * Float(k * k), abs: 1e-6,
-                            "\(isa) dwconv c\(c) \(h)x\(w) k\(k) s\(s) d\(d) p\(p)")
+                // With a residual (epilogue after each plane), and without one (applied as outputs are made).
+                for withResidual in [true, false] {
+                    var ref = conv
+                    for i in ref.indices {
+                        let ch = i / plane
+                        ref[i] = withResidual ? max(ref[i] + res.pointer[i], 0) : (ref[i] < 0 ? ref[i] * slope.pointer[ch] : ref[i])
+                    }
+                    var ep = withResidual
+                        ? unirt_epilogue(bias: bias.pointer, residual: UnsafePointer(res.pointer), residual_after_activation: 0,
+                                         activation: Int32(UNIRT_ACT_RELU), alpha: 0, beta: 0, slope: nil)
+                        : unirt_epilogue(bias: bias.pointer, residual: nil, residual_after_activation: 0,
+                                         activation: Int32(UNIRT_ACT_PRELU), alpha: 0, beta: 0, slope: UnsafePointer(slope.pointer))
+                    var y = [Float](repeating: .nan, count: c * plane)
+                    // Two channel ranges, as two threads would split them.
+                    unirt_dwconv_compute(x, wt, &gg, &ep, &y, 0, c / 2)
+                    unirt_dwconv_compute(x, wt, &gg, &ep, &y, c / 2, c)
+                    expectClose(y, ref, rel: Self.sumRelative * Float(k * k), abs: 1e-6,
+                                "\(isa) dwconv c\(c) \(h)x\(w) k\(k) s\(s) d\(d) p\(p) residual \(withResidual)")
+                }
             }
         }
     }

@@ -21,6 +21,7 @@ Results (medians, ratios, every round, machine description, command) go to
 bench/results/int8-speed-<date>.json and int8-speed-latest.md.
 
     .venv/bin/python bench/int8-speed.py [--threads 2] [--rounds 7] [--iterations 10] [--only sface,yunet] [--rebuild]
+        [--isa avx2]   # unirt on its AVX2 kernels only (no AVX-512, no VNNI), as on the AVX2 machines of the bar
 
 Run it under the shared CPU lock so that no build runs beside it.
 """
@@ -201,7 +202,7 @@ def markdown(res: dict) -> str:
              f"Machine: {res['machine']['cpu']}, {res['machine']['cores']} cores, {res['machine']['system']}, "
              f"ONNX Runtime {res['machine']['onnxruntime']}; CPU features: {res['machine'].get('flags', '')}.", "",
              f"Command: `{res['command']}` — {res['threads']} threads, {res['rounds']} interleaved rounds of "
-             f"{res['iterations']} iterations, median of round medians.", "",
+             f"{res['iterations']} iterations, median of round medians. unirt kernels: {res.get('unirt_isa', 'detected')}.", "",
              "| model | unirt FP32 ms | unirt INT8 ms | ORT FP32 ms | ORT INT8 ms | INT8 vs our FP32 | INT8 vs ORT INT8 |",
              "|---|---|---|---|---|---|---|"]
     for key in ("sface", "yunet"):
@@ -223,7 +224,14 @@ def main() -> None:
     ap.add_argument("--only", default="sface,yunet")
     ap.add_argument("--work", default=str(qa.CACHE / "int8-speed"), help="where plans and inputs are kept")
     ap.add_argument("--rebuild", action="store_true", help="rebuild plans and quantized models")
+    ap.add_argument("--isa", choices=["avx2", "generic"],
+                    help="build and run unirt on these kernels only (UNIRT_CPU_ISA), as on a CPU without AVX-512/VNNI; "
+                         "plans kept apart, ONNX Runtime unchanged")
     a = ap.parse_args()
+    if a.isa:
+        os.environ["UNIRT_CPU_ISA"] = a.isa
+        if a.work == str(qa.CACHE / "int8-speed"):
+            a.work = str(qa.CACHE / f"int8-speed-{a.isa}")
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
     mach = qa.machine()
@@ -234,7 +242,7 @@ def main() -> None:
         pass
     res = {"machine": mach, "threads": a.threads, "rounds": a.rounds, "iterations": a.iterations,
            "date": time.strftime("%Y-%m-%d %H:%M", time.gmtime()), "command": " ".join([".venv/bin/python"] + sys.argv),
-           "unirt": unirt()}
+           "unirt": unirt(), "unirt_isa": a.isa or "detected"}
     only = a.only.split(",")
     models = {}
     if "sface" in only:
@@ -248,10 +256,11 @@ def main() -> None:
         print(json.dumps({k: {"median_ms": r["median_ms"], "ratios": r["ratios"]}}, indent=1), flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    (RESULTS / f"int8-speed-{stamp}.json").write_text(json.dumps(res, indent=1) + "\n")
-    (RESULTS / "int8-speed-latest.md").write_text(markdown(res))
+    name = f"int8-speed-{a.isa}" if a.isa else "int8-speed"
+    (RESULTS / f"{name}-{stamp}.json").write_text(json.dumps(res, indent=1) + "\n")
+    (RESULTS / f"{name}-latest.md").write_text(markdown(res))
     print(markdown(res))
-    print(f"wrote {RESULTS}/int8-speed-{stamp}.json and int8-speed-latest.md")
+    print(f"wrote {RESULTS}/{name}-{stamp}.json and {name}-latest.md")
 
 
 if __name__ == "__main__":

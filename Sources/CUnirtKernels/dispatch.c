@@ -96,6 +96,10 @@ void unirt_gemm_u8s8_compute_s32(const void *pw, const void *px, size_t mb, size
     PICK(unirt_gemm_u8s8_compute_s32)(pw, px, mb, me, k, n, y, ldy);
 }
 
+void unirt_gemm_u8s8_pack_x_f32(const float *x, size_t ld, size_t k, size_t n, float scale, void *packed) {
+    PICK(unirt_gemm_u8s8_pack_x_f32)(x, ld, k, n, scale, packed);
+}
+
 void unirt_gemm_u8s8_compute_f32(const void *pw, const void *px, size_t mb, size_t me, size_t k,
                                  size_t n, const float *row_scale, const unirt_epilogue *ep,
                                  float *y, size_t ldy) {

@@ -135,3 +135,40 @@ UNIRT_AVX2 void unirt_gemm_u8s8_compute_u8_avx2(const void *pw, const void *px, 
               .out_scale = out_scale, .out_zp = out_zp};
     drive(pw, px, mb, me, k, n, &s);
 }
+
+/* unirt_gemm_u8s8_pack_x_f32 for a 1x1 convolution's float input: each pair of rows is
+ * quantized (the same division, clamp and round-half-even as unirt_quantize_u8, minus
+ * the zero point) and interleaved into int16 pairs in one pass, 8 columns per step. */
+UNIRT_AVX2 void unirt_gemm_u8s8_pack_x_f32_avx2(const float *x, size_t ld, size_t k, size_t n, float scale,
+                                                void *packed) {
+    const size_t kp = unirt_gemm_kpairs(k), np = unirt_gemm_round8(n);
+    const __m256 sv = _mm256_set1_ps(scale), lo = _mm256_set1_ps(-128.0f), hi = _mm256_set1_ps(127.0f);
+    const __m256i low16 = _mm256_set1_epi32(0xFFFF);
+    for (size_t j0 = 0; j0 < np; j0 += NR) {
+        const size_t w = np - j0 < NR ? np - j0 : NR;
+        int16_t *panel = (int16_t *)packed + j0 * kp * 2;
+        for (size_t p = 0; p < kp; p++) {
+            int16_t *dst = panel + p * w * 2;
+            const float *r0 = x + 2 * p * ld, *r1 = r0 + ld;
+            const int has1 = 2 * p + 1 < k;
+            for (size_t q = 0; q < w; q += 8) {
+                const size_t j = j0 + q;
+                if (j + 8 <= n) {
+                    const __m256 a = _mm256_min_ps(_mm256_max_ps(_mm256_div_ps(_mm256_loadu_ps(r0 + j), sv), lo), hi);
+                    __m256i qa = _mm256_and_si256(_mm256_cvtps_epi32(a), low16);
+                    if (has1) {
+                        const __m256 b = _mm256_min_ps(_mm256_max_ps(_mm256_div_ps(_mm256_loadu_ps(r1 + j), sv), lo), hi);
+                        qa = _mm256_or_si256(qa, _mm256_slli_epi32(_mm256_cvtps_epi32(b), 16));
+                    }
+                    _mm256_storeu_si256((__m256i *)(dst + 2 * q), qa);
+                } else {
+                    for (size_t c = q; c < q + 8; c++) {
+                        const size_t jc = j0 + c;
+                        dst[2 * c] = jc < n ? (int16_t)(unirt_quant_u8_scalar(r0[jc], scale, 128) - 128) : 0;
+                        dst[2 * c + 1] = jc < n && has1 ? (int16_t)(unirt_quant_u8_scalar(r1[jc], scale, 128) - 128) : 0;
+                    }
+                }
+            }
+        }
+    }
+}

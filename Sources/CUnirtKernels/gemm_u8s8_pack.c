@@ -52,6 +52,24 @@ void unirt_gemm_u8s8_pack_x(const uint8_t *x, size_t ld, size_t k, size_t n, int
     }
 }
 
+void unirt_gemm_u8s8_pack_x_f32_generic(const float *x, size_t ld, size_t k, size_t n, float scale, void *packed) {
+    const size_t kp = unirt_gemm_kpairs(k), np = unirt_gemm_round8(n);
+    for (size_t j0 = 0; j0 < np; j0 += UNIRT_GEMM_NR) {
+        size_t w;
+        int16_t *panel = panel_at(packed, kp, np, j0, &w);
+        for (size_t p = 0; p < kp; p++) {
+            int16_t *dst = panel + p * w * 2;
+            const float *r0 = x + 2 * p * ld, *r1 = r0 + ld;
+            const int has1 = 2 * p + 1 < k;
+            for (size_t q = 0; q < w; q++) {
+                const size_t j = j0 + q;
+                dst[2 * q] = j < n ? (int16_t)(unirt_quant_u8_scalar(r0[j], scale, 128) - 128) : 0;
+                dst[2 * q + 1] = j < n && has1 ? (int16_t)(unirt_quant_u8_scalar(r1[j], scale, 128) - 128) : 0;
+            }
+        }
+    }
+}
+
 void unirt_gemm_u8s8_pack_x_conv(const uint8_t *x, const unirt_conv2d_geometry *g, size_t channels,
                                  int32_t zp, size_t pos_begin, size_t pos_end, void *packed) {
     const size_t n = pos_end - pos_begin, plane = g->in_h * g->in_w;

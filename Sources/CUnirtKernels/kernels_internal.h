@@ -97,6 +97,8 @@ UNIRT_DECLARE_BOTH(void, unirt_dequantize_s8,
 UNIRT_DECLARE_BOTH(void, unirt_gemm_u8s8_compute_s32,
                    (const void *pw, const void *px, size_t mb, size_t me, size_t k, size_t n,
                     int32_t *y, size_t ldy))
+UNIRT_DECLARE_BOTH(void, unirt_gemm_u8s8_pack_x_f32,
+                   (const float *x, size_t ld, size_t k, size_t n, float scale, void *packed))
 UNIRT_DECLARE_BOTH(void, unirt_gemm_u8s8_compute_f32,
                    (const void *pw, const void *px, size_t mb, size_t me, size_t k, size_t n,
                     const float *row_scale, const unirt_epilogue *ep, float *y, size_t ldy))

@@ -7,11 +7,13 @@ import UnirtIR
 /// Two GEMM layouts, chosen when the kernel is built:
 /// - **quad** (`unirt_gemm_u8s8q_*`, when `unirt_gemm_u8s8q_native()`: AVX-512
 ///   VNNI): u8 activations and s8 weights multiplied by VPDPBUSD, four products
-///   per int32 lane with no int16 intermediate. A 1×1 stride-1 convolution
-///   quantizes its float input while packing it (one pass, no u8 copy); other
-///   convolutions quantize the input to u8 first and pack im2col tiles from it.
+///   per int32 lane with no int16 intermediate.
 /// - **pair** (`unirt_gemm_u8s8_*`, AVX2 or portable): operands widened to int16
 ///   and multiplied by VPMADDWD (exact; see unirt_kernels.h section 8).
+///
+/// In either layout a 1×1 stride-1 convolution quantizes its float input while
+/// packing it (one pass, no u8 copy); other convolutions quantize the input to
+/// u8 first and pack im2col tiles from it.
 ///
 /// Per call the input is quantized to u8 (zero point 128, the node's symmetric
 /// scale) unless the previous int8 layer already wrote it as u8
@@ -143,11 +145,11 @@ enum CPUInt8Conv {
             }
         }
 
-        // Scratch: the whole batch's u8 input (unless a quad 1x1 convolution packs
+        // Scratch: the whole batch's u8 input (unless a 1x1 convolution packs
         // straight from the float input), then one packed-X tile per thread.
         let threads = max(1, options.threads)
         let u8Input = options.u8Input, outScale = options.u8OutputScale
-        let packFromFloat = quad && s.pointwise && !u8Input
+        let packFromFloat = s.pointwise && !u8Input
         let inputBytes = packFromFloat || u8Input ? 0 : (s.n * s.c * s.h * s.w + 63) / 64 * 64
         let tile = tileWidth(s, quad: quad)
         let xSize = quad ? unirt_gemm_u8s8q_x_size(s.kdim, tile) : unirt_gemm_u8s8_x_size(s.kdim, tile)
@@ -257,7 +259,11 @@ enum CPUInt8Conv {
                 if pack {
                     switch source {
                     case .float(let xf, let scale):
-                        unirt_gemm_u8s8q_pack_x_f32(xf + offset + p0, s.plane, s.kdim, cols, scale, px)
+                        if w.quad {
+                            unirt_gemm_u8s8q_pack_x_f32(xf + offset + p0, s.plane, s.kdim, cols, scale, px)
+                        } else {
+                            unirt_gemm_u8s8_pack_x_f32(xf + offset + p0, s.plane, s.kdim, cols, scale, px)
+                        }
                     case .u8(let xq):
                         let xg = xq + offset
                         var g = s.geometry

@@ -453,6 +453,26 @@ final class SIMDKernelTests: XCTestCase {
         }
     }
 
+    /// Quantize-while-packing (pair layout) equals unirt_quantize_u8 followed by the u8 packer, byte for byte,
+    /// on both paths: ties, values past the int8 range, odd K, widths off the 8- and 16-column panels.
+    func testPairPackFromFloatMatchesQuantize() {
+        var rng = SeededRNG(seed: 23)
+        bothPaths { isa in
+            for (k, n, ld) in [(1, 1, 1), (5, 17, 20), (13, 48, 48), (64, 100, 130), (2, 8, 8), (3, 23, 23)] {
+                var x = rng.floats(k * ld, in: -3...3)
+                for i in stride(from: 0, to: x.count, by: 5) { x[i] = (Float(i % 40) - 20.5) * 0.02 }  // ties
+                let scale: Float = 0.02
+                var q = [UInt8](repeating: 0, count: x.count)
+                unirt_quantize_u8(x, &q, x.count, scale, 128)
+                var want = [UInt8](repeating: 0, count: unirt_gemm_u8s8_x_size(k, n))
+                unirt_gemm_u8s8_pack_x(q, ld, k, n, 128, &want)
+                var got = [UInt8](repeating: 0xAA, count: want.count)
+                unirt_gemm_u8s8_pack_x_f32(x, ld, k, n, scale, &got)
+                XCTAssertEqual(got, want, "\(isa) pair pack from float k\(k) n\(n)")
+            }
+        }
+    }
+
     func testGemmU8S8IsExact() {
         var rng = SeededRNG(seed: 21)
         var cases: [(m: Int, k: Int, n: Int, zp: Int32)] = []

@@ -292,6 +292,10 @@ size_t unirt_gemm_u8s8_x_size(size_t k, size_t n);
 /* Packs u8 X (K rows x n columns, row stride ld) minus zero_point. */
 void unirt_gemm_u8s8_pack_x(const uint8_t *x, size_t ld, size_t k, size_t n,
                             int32_t zero_point, void *packed);
+/* Packs float X (K rows x n columns, row stride ld) quantized on the way: the
+ * values unirt_quantize_u8(scale, zero point 128) then unirt_gemm_u8s8_pack_x(128)
+ * would give, in one pass (a 1x1 convolution's float input). */
+void unirt_gemm_u8s8_pack_x_f32(const float *x, size_t ld, size_t k, size_t n, float scale, void *packed);
 /* Fused u8 im2col + pack: X rows are (c*kernel_h + ky)*kernel_w + kx for all
  * `channels` of x ([C][in_h][in_w] u8), columns output positions
  * [pos_begin, pos_end); padding reads as zero_point (real value 0). */

@@ -194,8 +194,13 @@ def main() -> None:
     ap.add_argument("--iterations", type=int, default=10, help="timed runs per round")
     ap.add_argument("--only", default="", help="comma-separated case names")
     ap.add_argument("--out", default=str(ROOT / "bench/results"))
+    ap.add_argument("--isa", choices=["avx2", "generic"],
+                    help="run unirt on these kernels only (UNIRT_CPU_ISA), as on a CPU without AVX-512; "
+                         "ONNX Runtime unchanged; results saved as cpu-vs-ort-ISA-*")
     ap.add_argument("--ort-worker", nargs=3, metavar=("MODEL", "INPUTS", "THREADS"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.isa:
+        os.environ["UNIRT_CPU_ISA"] = args.isa
     if args.ort_worker:
         ort_worker(args.ort_worker[0], args.ort_worker[1], int(args.ort_worker[2]))
         return
@@ -234,14 +239,17 @@ def main() -> None:
                   f"peak RSS ORT {ort_rss / 2**20:7.1f} MiB unirt {max(uni_rss) / 2**20:7.1f} MiB "
                   f"({max(uni_rss) / ort_rss:4.2f}x)", flush=True)
 
-    report = {"machine": machine(), "threads": args.threads, "rounds": args.rounds, "results": results}
+    report = {"machine": machine(), "threads": args.threads, "rounds": args.rounds,
+              "unirt_isa": args.isa or "detected", "results": results}
+    prefix = f"cpu-vs-ort-{args.isa}" if args.isa else "cpu-vs-ort"
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    (out / f"cpu-vs-ort-{stamp}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / f"{prefix}-{stamp}.json").write_text(json.dumps(report, indent=2) + "\n")
     lines = [f"# unirt vs ONNX Runtime, CPU, {args.threads} threads ({report['machine']['date']})", "",
              f"Machine: {report['machine']['cpu']}, {report['machine']['cores']} cores, "
-             f"SIMD {' '.join(report['machine']['simd'])}; onnxruntime {report['machine']['onnxruntime']}", "",
+             f"SIMD {' '.join(report['machine']['simd'])}; onnxruntime {report['machine']['onnxruntime']}; "
+             f"unirt kernels: {report['unirt_isa']}", "",
              "| case | ONNX Runtime p50 ms | unirt p50 ms | speed ratio | per-round ratios (median, range) | ORT peak RSS MiB | unirt peak RSS MiB | RSS ratio |",
              "|---|---|---|---|---|---|---|---|"]
     for r in results:
@@ -250,9 +258,9 @@ def main() -> None:
                      f"{r['round_ratio_median']:.2f}× ({min(rr):.2f}–{max(rr):.2f}) | "
                      f"{r['ort_peak_rss_bytes'] / 2**20:.1f} | {r['unirt_peak_rss_bytes'] / 2**20:.1f} | "
                      f"{r['rss_ratio']:.2f}× |")
-    (out / "cpu-vs-ort-latest.md").write_text("\n".join(lines) + "\n")
-    (out / "cpu-vs-ort-latest.svg").write_text(ratio_chart(report))
-    print(f"saved {out / f'cpu-vs-ort-{stamp}.json'}")
+    (out / f"{prefix}-latest.md").write_text("\n".join(lines) + "\n")
+    (out / f"{prefix}-latest.svg").write_text(ratio_chart(report))
+    print(f"saved {out / f'{prefix}-{stamp}.json'}")
 
 
 if __name__ == "__main__":

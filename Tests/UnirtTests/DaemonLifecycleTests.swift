@@ -32,18 +32,19 @@ final class DaemonLifecycleTests: XCTestCase {
             if let reference { XCTAssertEqual(fc1.floats, reference.floats, "same output every cycle") } else { reference = fc1 }
             try c.unloadModel("recognizer")
         }
-        // Allocator pools settle first (unirtd trims every arena after an unload, but threads
-        // may first touch a new arena late), so RSS may step up to a new plateau once; a leak
-        // grows in every window. So: 32 warm-up cycles, then four windows of 16 cycles, and
-        // at most one window may grow by more than the bound.
+        // Allocator pools settle slowly (unirtd trims every arena after an unload, but a thread
+        // may first touch a new arena late), so RSS steps up to a new plateau now and then —
+        // seen: +28 and +24 MiB in the first two windows, or +25 MiB in the fourth after three
+        // flat ones; a leak grows in every window. So: 32 warm-up cycles, then six windows of
+        // 16 cycles, and at most two may grow by more than the bound.
         for _ in 0..<32 { try cycle() }
         var samples = [try d.residentBytes()]
-        for _ in 0..<4 {
+        for _ in 0..<6 {
             for _ in 0..<16 { try cycle() }
             samples.append(try d.residentBytes())
         }
         let growth = zip(samples.dropFirst(), samples).map { $0 - $1 }
-        XCTAssertLessThanOrEqual(growth.filter { $0 > Self.windowGrowthBound }.count, 1,
+        XCTAssertLessThanOrEqual(growth.filter { $0 > Self.windowGrowthBound }.count, 2,
                                  "RSS after each window of 16 load/infer/unload cycles: \(samples.map { $0 >> 20 }) MiB")
         XCTAssertTrue(try c.listModels().isEmpty)
     }

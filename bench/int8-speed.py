@@ -99,11 +99,7 @@ def prepare_sface(work: Path, rebuild: bool) -> dict:
         shutil.rmtree(calib_dir, ignore_errors=True)
         calib_dir.mkdir(parents=True)
         crops = qa.face_crops(qa.Detector())
-        i = 0
-        for c in crops["calib"]:
-            for v in qa.augment(c):
-                np.save(calib_dir / f"{i:04d}.npy", fp.sface_batch([v]))
-                i += 1
+        qa.save_calibration(crops["calib"], calib_dir)
         evx = fp.sface_batch(crops["eval"])
         xb = np.concatenate([evx, np.zeros((max(0, 8 - len(evx)), 3, 112, 112), np.float32)])[:8]
         np.save(x8, np.ascontiguousarray(xb))

@@ -151,15 +151,21 @@ def face_crops(det: Detector) -> dict[str, list[np.ndarray]]:
     return crops
 
 
+def save_calibration(crops: list[np.ndarray], folder) -> int:
+    """Every augmented variant of each crop as folder/NNNN.npy (one SFace input each); returns the count."""
+    i = 0
+    for c in crops:
+        for v in augment(c):
+            np.save(f"{folder}/{i:04d}.npy", fp.sface_batch([v]))
+            i += 1
+    return i
+
+
 def sface(det: Detector, tmp: str, threads: int, speed: bool) -> dict:
     crops = face_crops(det)
     calib_dir = f"{tmp}/sface_calib"
     os.makedirs(calib_dir)
-    i = 0
-    for c in crops["calib"]:
-        for v in augment(c):
-            np.save(f"{calib_dir}/{i:04d}.npy", fp.sface_batch([v]))
-            i += 1
+    i = save_calibration(crops["calib"], calib_dir)
     evx = fp.sface_batch(crops["eval"])
     n_eval = len(evx)
     model = str(CACHE / "models/sface.onnx")
@@ -348,11 +354,7 @@ def export_gpu(det: Detector, out: str) -> None:
     cdir, edir = f"{out}/calib/sface", f"{out}/refs/sface-eval"
     for d in (cdir, f"{edir}/in", f"{edir}/ref"):
         os.makedirs(d, exist_ok=True)
-    i = 0
-    for c in crops["calib"]:
-        for v in augment(c):
-            np.save(f"{cdir}/{i:04d}.npy", fp.sface_batch([v]))
-            i += 1
+    i = save_calibration(crops["calib"], cdir)
     evx = fp.sface_batch(crops["eval"])
     sess = ort_session(str(CACHE / "models/float/sface.onnx"), 2)
     name = sess.get_inputs()[0].name

@@ -21,13 +21,6 @@ static inline float dw3x3_point(const float *xc, const float *wc, const unirt_co
     return acc;
 }
 
-/* Even-indexed (odd = 0) or odd-indexed lanes of the 16 floats at p. */
-UNIRT_AVX2_INLINE __m256 load_strided2(const float *p, int odd) {
-    __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
-    __m256 s = odd ? _mm256_shuffle_ps(a, b, 0xDD) : _mm256_shuffle_ps(a, b, 0x88);
-    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(s), 0xD8));
-}
-
 UNIRT_AVX2 static void dw3x3_channel(const float *xc, const float *wc, const unirt_conv2d_geometry *g,
                                      float *yc) {
     const size_t s = g->stride_w, W = g->in_w;
@@ -59,9 +52,9 @@ UNIRT_AVX2 static void dw3x3_channel(const float *xc, const float *wc, const uni
                     acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(p + 1), wv[ky * 3 + 1], acc1);
                     acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(p + 2), wv[ky * 3 + 2], acc0);
                 } else {
-                    acc0 = _mm256_fmadd_ps(load_strided2(p, 0), wv[ky * 3], acc0);
-                    acc1 = _mm256_fmadd_ps(load_strided2(p, 1), wv[ky * 3 + 1], acc1);
-                    acc0 = _mm256_fmadd_ps(load_strided2(p + 2, 0), wv[ky * 3 + 2], acc0);
+                    acc0 = _mm256_fmadd_ps(unirt_load_strided2(p, 0), wv[ky * 3], acc0);
+                    acc1 = _mm256_fmadd_ps(unirt_load_strided2(p, 1), wv[ky * 3 + 1], acc1);
+                    acc0 = _mm256_fmadd_ps(unirt_load_strided2(p + 2, 0), wv[ky * 3 + 2], acc0);
                 }
             }
             _mm256_storeu_ps(yr + ox, _mm256_add_ps(acc0, acc1));

@@ -33,41 +33,39 @@ static inline int16_t *panel_at(void *packed, size_t kp, size_t np, size_t j0, s
     return (int16_t *)packed + j0 * kp * 2;
 }
 
+/* The pair layout's panels over K rows x n columns of x (row stride ld), each value
+ * made int16 by VALUE(row pointer, column): pairs of rows interleaved per column,
+ * zero past n and past K. */
+#define PACK_PAIRS(T, VALUE)                                                            \
+    do {                                                                                \
+        const size_t kp = unirt_gemm_kpairs(k), np = unirt_gemm_round8(n);              \
+        for (size_t j0 = 0; j0 < np; j0 += UNIRT_GEMM_NR) {                             \
+            size_t w;                                                                   \
+            int16_t *panel = panel_at(packed, kp, np, j0, &w);                          \
+            for (size_t p = 0; p < kp; p++) {                                           \
+                int16_t *dst = panel + p * w * 2;                                       \
+                const T *r0 = x + 2 * p * ld, *r1 = r0 + ld;                            \
+                const int has1 = 2 * p + 1 < k;                                         \
+                for (size_t q = 0; q < w; q++) {                                        \
+                    const size_t j = j0 + q;                                            \
+                    dst[2 * q] = j < n ? VALUE(r0, j) : 0;                              \
+                    dst[2 * q + 1] = j < n && has1 ? VALUE(r1, j) : 0;                  \
+                }                                                                       \
+            }                                                                           \
+        }                                                                               \
+    } while (0)
+
 void unirt_gemm_u8s8_pack_x(const uint8_t *x, size_t ld, size_t k, size_t n, int32_t zp,
                             void *packed) {
-    const size_t kp = unirt_gemm_kpairs(k), np = unirt_gemm_round8(n);
-    for (size_t j0 = 0; j0 < np; j0 += UNIRT_GEMM_NR) {
-        size_t w;
-        int16_t *panel = panel_at(packed, kp, np, j0, &w);
-        for (size_t p = 0; p < kp; p++) {
-            int16_t *dst = panel + p * w * 2;
-            const uint8_t *r0 = x + 2 * p * ld, *r1 = r0 + ld;
-            const int has1 = 2 * p + 1 < k;
-            for (size_t q = 0; q < w; q++) {
-                const size_t j = j0 + q;
-                dst[2 * q] = j < n ? (int16_t)(r0[j] - zp) : 0;
-                dst[2 * q + 1] = j < n && has1 ? (int16_t)(r1[j] - zp) : 0;
-            }
-        }
-    }
+#define U8_VALUE(r, j) (int16_t)((r)[j] - zp)
+    PACK_PAIRS(uint8_t, U8_VALUE);
+#undef U8_VALUE
 }
 
 void unirt_gemm_u8s8_pack_x_f32_generic(const float *x, size_t ld, size_t k, size_t n, float scale, void *packed) {
-    const size_t kp = unirt_gemm_kpairs(k), np = unirt_gemm_round8(n);
-    for (size_t j0 = 0; j0 < np; j0 += UNIRT_GEMM_NR) {
-        size_t w;
-        int16_t *panel = panel_at(packed, kp, np, j0, &w);
-        for (size_t p = 0; p < kp; p++) {
-            int16_t *dst = panel + p * w * 2;
-            const float *r0 = x + 2 * p * ld, *r1 = r0 + ld;
-            const int has1 = 2 * p + 1 < k;
-            for (size_t q = 0; q < w; q++) {
-                const size_t j = j0 + q;
-                dst[2 * q] = j < n ? (int16_t)(unirt_quant_u8_scalar(r0[j], scale, 128) - 128) : 0;
-                dst[2 * q + 1] = j < n && has1 ? (int16_t)(unirt_quant_u8_scalar(r1[j], scale, 128) - 128) : 0;
-            }
-        }
-    }
+#define F32_VALUE(r, j) (int16_t)(unirt_quant_u8_scalar((r)[j], scale, 128) - 128)
+    PACK_PAIRS(float, F32_VALUE);
+#undef F32_VALUE
 }
 
 void unirt_gemm_u8s8_pack_x_conv(const uint8_t *x, const unirt_conv2d_geometry *g, size_t channels,

@@ -4,13 +4,6 @@
 #include "conv_gemm_internal.h"
 #include "simd_avx2.h"
 
-/* Even-indexed (odd = 0) or odd-indexed lanes of the 16 floats at p. */
-UNIRT_AVX2_INLINE __m256 row_strided2(const float *p, int odd) {
-    const __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
-    const __m256 s = odd ? _mm256_shuffle_ps(a, b, 0xDD) : _mm256_shuffle_ps(a, b, 0x88);
-    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(s), 0xD8));
-}
-
 /* One output of a depthwise row with scalar taps (padding rows are NULL). */
 static inline float dw_row_point(const float *const rows[3], const float *w, size_t in_w, size_t stride,
                                  size_t pad_left, float bias, int relu, size_t ox) {
@@ -37,9 +30,9 @@ UNIRT_AVX2_INLINE __m256 dw_row8(const float *const p[3], const __m256 wv[9], __
             acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(p[ky] + 1), wv[ky * 3 + 1], acc1);
             acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(p[ky] + 2), wv[ky * 3 + 2], acc0);
         } else {
-            acc0 = _mm256_fmadd_ps(row_strided2(p[ky], 0), wv[ky * 3], acc0);
-            acc1 = _mm256_fmadd_ps(row_strided2(p[ky], 1), wv[ky * 3 + 1], acc1);
-            acc0 = _mm256_fmadd_ps(row_strided2(p[ky] + 2, 0), wv[ky * 3 + 2], acc0);
+            acc0 = _mm256_fmadd_ps(unirt_load_strided2(p[ky], 0), wv[ky * 3], acc0);
+            acc1 = _mm256_fmadd_ps(unirt_load_strided2(p[ky], 1), wv[ky * 3 + 1], acc1);
+            acc0 = _mm256_fmadd_ps(unirt_load_strided2(p[ky] + 2, 0), wv[ky * 3 + 2], acc0);
         }
     }
     const __m256 v = _mm256_add_ps(acc0, acc1);

@@ -13,6 +13,13 @@ UNIRT_AVX2_INLINE __m256i unirt_mask8(size_t n) {
     return _mm256_loadu_si256((const __m256i *)(table + 8 - n));
 }
 
+/* Even-indexed (odd = 0) or odd-indexed lanes of the 16 floats at p (stride-2 taps). */
+UNIRT_AVX2_INLINE __m256 unirt_load_strided2(const float *p, int odd) {
+    const __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 8);
+    const __m256 s = odd ? _mm256_shuffle_ps(a, b, 0xDD) : _mm256_shuffle_ps(a, b, 0x88);
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(s), 0xD8));
+}
+
 /* exp(x): x = n*ln2 + r with |r| <= ln2/2 (two-constant reduction), e^r by
  * its degree-7 Taylor polynomial (truncation < 6e-9), times 2^n through the
  * exponent bits. About 1e-7 relative; 0 below -87.3, +inf above 88.7. */

@@ -56,6 +56,18 @@ UNIRT_AVX512 void unirt_conv_smallc_compute(const float *x, size_t in_channels, 
                 __m512 acc[BLOCK];
                 for (int r = 0; r < BLOCK; r++) acc[r] = _mm512_setzero_ps();
                 const ptrdiff_t base = (ptrdiff_t)(ox * s) - pl;
+                /* The input rows the next output row adds, at these columns: the
+                 * 3 x C row streams are more than the hardware prefetcher follows. */
+                if (b == 0 && oy + 1 < row_end)
+                    for (size_t c = 0; c < in_channels; c++)
+                        for (size_t k = 3 - g->stride_h; k < 3; k++) {
+                            const ptrdiff_t iy = (ptrdiff_t)((oy + 1) * g->stride_h) - pt + (ptrdiff_t)k;
+                            if (iy < 0 || iy >= (ptrdiff_t)H) continue;
+                            const float *row = x + (c * H + (size_t)iy) * W;
+                            const ptrdiff_t lo = base > 0 ? base : 0;
+                            for (size_t off = 0; off < 16 * s; off += 16)
+                                if (lo + (ptrdiff_t)off < (ptrdiff_t)W) _mm_prefetch((const char *)(row + lo + off), _MM_HINT_T0);
+                        }
                 for (size_t c = 0; c < in_channels; c++) {
                     for (int ky = 0; ky < 3; ky++) {
                         const ptrdiff_t iy = (ptrdiff_t)(oy * g->stride_h) - pt + ky;

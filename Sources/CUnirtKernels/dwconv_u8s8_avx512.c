@@ -10,6 +10,7 @@
  * other kernels bit for bit. The scale, epilogue and u8 requantization are the
  * AVX2 routines the AVX2 kernel uses, over runs of whole output rows. */
 #include "gemm_u8s8q_internal.h"
+#include "conv_gemm_internal.h"
 #include "simd_avx2.h"
 #include <stdint.h>
 #include <string.h>
@@ -131,7 +132,7 @@ int32_t unirt_dwconv_u8s8_try_avx512(const uint8_t *x, int32_t xzp, const int8_t
                                      const unirt_conv2d_geometry *g, const float *channel_scale,
                                      const unirt_epilogue *ep, float out_scale, int32_t out_zp,
                                      float *yf, uint8_t *yq, size_t cb, size_t ce) {
-    if (!unirt_gemm_u8s8q_native() || g->kernel_h != 3 || g->kernel_w != 3 || g->stride_h != g->stride_w ||
+    if (!unirt_gemm_u8s8q_native() || unirt_conv_gemm_isa_level() < 2 || g->kernel_h != 3 || g->kernel_w != 3 || g->stride_h != g->stride_w ||
         g->stride_w > 2 || g->dilation_h != 1 || g->dilation_w != 1 || g->out_w == 0 || g->out_w > ROW_MAX ||
         g->pad_left + g->in_w > (g->out_w + 15) / 16 * 16 * g->stride_w + 2 + SLACK)
         return 0;

@@ -560,8 +560,13 @@ final class SIMDKernelTests: XCTestCase {
         let cases: [(Int, Int, Int, Int, Int, (Int, Int, Int, Int))] = [
             (3, 13, 13, 3, 1, (1, 1, 1, 1)), (1, 1, 127, 3, 1, (1, 1, 1, 1)), (13, 7, 127, 3, 1, (0, 2, 2, 0)),
             (3, 20, 40, 3, 2, (0, 0, 1, 1)), (2, 9, 19, 5, 1, (2, 2, 2, 2)), (3, 3, 1, 3, 1, (1, 1, 1, 1)),
+            // Face-model planes narrower than one vector step, odd left pads with stride 2.
+            (4, 14, 14, 3, 1, (1, 1, 1, 1)), (4, 7, 7, 3, 1, (1, 1, 1, 1)), (5, 28, 28, 3, 2, (1, 1, 1, 1)),
+            (3, 15, 17, 3, 2, (2, 2, 0, 0)), (2, 9, 33, 3, 2, (1, 0, 1, 1)), (2, 5, 3, 3, 2, (1, 1, 1, 1)),
         ]
-        bothPaths { isa in
+        defer { unirt_conv_gemm_limit_isa(2) }
+        // Level 2: the AVX-512 kernel where the CPU has it; level 1: the AVX2 kernel.
+        for level in [Int32(2), 1] { unirt_conv_gemm_limit_isa(level); bothPaths { isa in
             for (c, h, w, k, s, p) in cases {
                 var g = geometry(h: h, w: w, k: k, stride: s, pads: p)
                 let x = (0..<(c * h * w)).map { _ in UInt8.random(in: 0...255, using: &rng) }
@@ -578,7 +583,7 @@ final class SIMDKernelTests: XCTestCase {
                 let ones = [Float](repeating: 1, count: c)
                 var y = [Float](repeating: .nan, count: c * plane)
                 unirt_dwconv_u8s8_compute_f32(x, zp, wt, &g, ones, nil, &y, 0, c)
-                XCTAssertEqual(y, acc, "\(isa) dw int8 c\(c) \(h)x\(w) k\(k) s\(s)")
+                XCTAssertEqual(y, acc, "\(isa) level \(level) dw int8 c\(c) \(h)x\(w) k\(k) s\(s)")
 
                 let scale = (0..<c).map { _ in Float.random(in: 1e-5...1e-3, using: &rng) }
                 let bias = Pinned(rng.floats(c))
@@ -591,6 +596,6 @@ final class SIMDKernelTests: XCTestCase {
                 unirt_dwconv_u8s8_compute_u8(x, zp, wt, &g, scale, &ep, 0.01, 128, &q, 0, c)
                 XCTAssertEqual(q, refF.map { quantizeU8($0, 0.01, 128) }, "\(isa) dw int8 u8 c\(c) \(h)x\(w)")
             }
-        }
+        } }
     }
 }

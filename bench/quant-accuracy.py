@@ -370,12 +370,18 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--only", default="sface,yunet,multistyle26")
+    ap.add_argument("--isa", choices=["avx2", "generic"],
+                    help="build and run unirt on these kernels only (UNIRT_CPU_ISA), as on a CPU without "
+                         "AVX-512/VNNI (int8 plans then default to 7-bit weights); results saved as quant-accuracy-ISA*")
     a = ap.parse_args()
+    if a.isa:
+        os.environ["UNIRT_CPU_ISA"] = a.isa
     if a.export_gpu:
         export_gpu(Detector(), a.export_gpu)
         return
     only = a.only.split(",")
-    results = {"machine": machine(), "threads": a.threads, "date": time.strftime("%Y-%m-%d %H:%M")}
+    results = {"machine": machine(), "threads": a.threads, "date": time.strftime("%Y-%m-%d %H:%M"),
+               "unirt_isa": a.isa or "detected"}
     with tempfile.TemporaryDirectory(prefix="quant-acc-") as tmp:
         if "sface" in only:
             results["sface"] = sface(Detector(), tmp, a.threads, not a.skip_speed)
@@ -387,7 +393,9 @@ def main() -> None:
             results["multistyle26"] = multistyle(tmp, a.threads)
             print(json.dumps({k: v for k, v in results["multistyle26"].items() if k != "int8_build_log"}, indent=1))
     RESULTS.mkdir(parents=True, exist_ok=True)
-    name = "quant-accuracy" if only == ["sface", "yunet", "multistyle26"] else "quant-accuracy-" + "-".join(only)
+    name = "quant-accuracy" + (f"-{a.isa}" if a.isa else "")
+    if only != ["sface", "yunet", "multistyle26"]:
+        name += "-" + "-".join(only)
     (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=1) + "\n")
     print(f"wrote {RESULTS / name}.json")
 

@@ -28,77 +28,21 @@ UNIRT_AVX2_INLINE void tile(const int16_t *wb, const int16_t *xp, size_t kp, int
     }
 }
 
-/* Output kinds of one driver. */
-enum { OUT_S32, OUT_F32, OUT_U8 };
-
-typedef struct {
-    int kind;
-    int32_t *ys;
-    float *yf;
-    uint8_t *yq;
-    size_t ldy;
-    const float *row_scale;
-    const unirt_epilogue *ep; /* NULL: none */
-    float out_scale;
-    int32_t out_zp;
-} sink;
-
-/* Writes 8 accumulator columns [j, j + cnt) of row m; full vectors use
- * plain loads/stores (masked moves are slow on some cores). */
-UNIRT_AVX2_INLINE void emit(const sink *s, size_t m, size_t j, size_t cnt, __m256i acc) {
-    const int full = cnt == 8;
-    const __m256i mask = unirt_mask8(cnt);
-    if (s->kind == OUT_S32) {
-        int32_t *dst = s->ys + m * s->ldy + j;
-        if (full) _mm256_storeu_si256((__m256i *)dst, acc);
-        else _mm256_maskstore_epi32((int *)dst, mask, acc);
-        return;
-    }
-    __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps(s->row_scale[m]));
-    const unirt_epilogue *ep = s->ep;
-    if (ep) {
-        const float *r = ep->residual ? ep->residual + m * s->ldy + j : NULL;
-        __m256 rv = _mm256_setzero_ps();
-        if (r) rv = full ? _mm256_loadu_ps(r) : _mm256_maskload_ps(r, mask);
-        if (ep->bias) v = _mm256_add_ps(v, _mm256_set1_ps(ep->bias[m]));
-        if (r && !ep->residual_after_activation) v = _mm256_add_ps(v, rv);
-        v = unirt_act256(ep, m, v);
-        if (r && ep->residual_after_activation) v = _mm256_add_ps(v, rv);
-    }
-    if (s->kind == OUT_F32) {
-        float *dst = s->yf + m * s->ldy + j;
-        if (full) _mm256_storeu_ps(dst, v);
-        else _mm256_maskstore_ps(dst, mask, v);
-        return;
-    }
-    const float zf = (float)s->out_zp;
-    __m128i q = unirt_quant8_u8(v, _mm256_set1_ps(s->out_scale), _mm256_set1_ps(-zf),
-                                _mm256_set1_ps(255.0f - zf), _mm256_set1_epi32(s->out_zp));
-    uint8_t *dst = s->yq + m * s->ldy + j;
-    if (full) {
-        _mm_storel_epi64((__m128i *)dst, q);
-    } else {
-        uint8_t bytes[16];
-        _mm_storeu_si128((__m128i *)bytes, q);
-        memcpy(dst, bytes, cnt);
-    }
-}
-
 UNIRT_AVX2_INLINE void run_panel(const int16_t *pw, const int16_t *panel, size_t kp, size_t mb,
-                                 size_t me, size_t j0, size_t cols, int nv, const sink *s) {
+                                 size_t me, size_t j0, size_t cols, int nv, const unirt_gemm_sink *s) {
     for (size_t m0 = mb; m0 < me; m0 += MR) {
         __m256i acc[MR][2];
         tile(pw + (m0 / MR) * kp * MR * 2, panel, kp, nv, acc);
         for (int r = 0; r < MR && m0 + (size_t)r < me; r++)
             for (int v = 0; v < nv && (size_t)v * 8 < cols; v++) {
                 size_t cnt = cols - (size_t)v * 8;
-                emit(s, m0 + r, j0 + (size_t)v * 8, cnt > 8 ? 8 : cnt, acc[r][v]);
+                unirt_gemm_emit8(s, m0 + r, j0 + (size_t)v * 8, cnt > 8 ? 8 : cnt, acc[r][v]);
             }
     }
 }
 
 UNIRT_AVX2 static void drive(const void *pw, const void *px, size_t mb, size_t me, size_t k,
-                             size_t n, const sink *s) {
+                             size_t n, const unirt_gemm_sink *s) {
     const size_t kp = unirt_gemm_kpairs(k), np = unirt_gemm_round8(n);
     for (size_t j0 = 0; j0 < np; j0 += NR) {
         const size_t width = np - j0 < NR ? np - j0 : NR;
@@ -114,7 +58,7 @@ UNIRT_AVX2 static void drive(const void *pw, const void *px, size_t mb, size_t m
 UNIRT_AVX2 void unirt_gemm_u8s8_compute_s32_avx2(const void *pw, const void *px, size_t mb,
                                                  size_t me, size_t k, size_t n, int32_t *y,
                                                  size_t ldy) {
-    sink s = {.kind = OUT_S32, .ys = y, .ldy = ldy};
+    unirt_gemm_sink s = {.kind = UNIRT_OUT_S32, .ys = y, .ldy = ldy};
     drive(pw, px, mb, me, k, n, &s);
 }
 
@@ -122,7 +66,7 @@ UNIRT_AVX2 void unirt_gemm_u8s8_compute_f32_avx2(const void *pw, const void *px,
                                                  size_t me, size_t k, size_t n,
                                                  const float *row_scale, const unirt_epilogue *ep,
                                                  float *y, size_t ldy) {
-    sink s = {.kind = OUT_F32, .yf = y, .ldy = ldy, .row_scale = row_scale, .ep = ep};
+    unirt_gemm_sink s = {.kind = UNIRT_OUT_F32, .yf = y, .ldy = ldy, .row_scale = row_scale, .ep = ep};
     drive(pw, px, mb, me, k, n, &s);
 }
 
@@ -131,7 +75,7 @@ UNIRT_AVX2 void unirt_gemm_u8s8_compute_u8_avx2(const void *pw, const void *px, 
                                                 const float *row_scale, const unirt_epilogue *ep,
                                                 float out_scale, int32_t out_zp, uint8_t *y,
                                                 size_t ldy) {
-    sink s = {.kind = OUT_U8, .yq = y, .ldy = ldy, .row_scale = row_scale, .ep = ep,
+    unirt_gemm_sink s = {.kind = UNIRT_OUT_U8, .yq = y, .ldy = ldy, .row_scale = row_scale, .ep = ep,
               .out_scale = out_scale, .out_zp = out_zp};
     drive(pw, px, mb, me, k, n, &s);
 }

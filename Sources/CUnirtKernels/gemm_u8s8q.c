@@ -2,6 +2,7 @@
  * packing, the portable packers and compute functions, and the dispatch to
  * the AVX-512 VNNI kernels (gemm_u8s8q_vnni.c) when the CPU has them. */
 #include "gemm_u8s8q_internal.h"
+#include "conv_gemm_internal.h"
 #include <string.h>
 
 enum { MR = UNIRT_GEMM_U8S8Q_MR, NR = UNIRT_GEMM_U8S8Q_NR, ZP = UNIRT_GEMM_U8S8Q_ZP };
@@ -10,7 +11,7 @@ int32_t unirt_gemm_u8s8q_native(void) {
     static int cached = -1;
     uint32_t f = unirt_cpu_features();
     const uint32_t need = UNIRT_CPU_AVX512F | UNIRT_CPU_AVX512VNNI;
-    if ((f & need) != need) return 0;
+    if ((f & need) != need || unirt_conv_gemm_isa_level() < 2) return 0;
     int known = __atomic_load_n(&cached, __ATOMIC_RELAXED);
     if (known < 0) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -196,38 +197,63 @@ void unirt_gemm_u8s8q_compute_u8_generic(const void *pw, const void *px, size_t 
 
 /* ---- dispatch -------------------------------------------------------------- */
 
+/* Packers are exact for any data: VNNI, else AVX2, else portable. Compute: the
+ * 8-bit entry points run VNNI or portable code; the 7-bit ones may also run the
+ * AVX2 VPMADDUBSW kernels, which need weights in -64..63. */
+#define PICK_Q(name) (unirt_gemm_u8s8q_native() ? name##_vnni : unirt_has_avx2() ? name##_avx2 : name##_generic)
+#define PICK_Q8(name) (unirt_gemm_u8s8q_native() ? name##_vnni : name##_generic)
+
+int32_t unirt_gemm_s8_fits7(const int8_t *w, size_t count) {
+    for (size_t i = 0; i < count; i++)
+        if (w[i] < -64 || w[i] > 63) return 0;
+    return 1;
+}
+
+int32_t unirt_gemm_u8s8q7_fast(void) { return unirt_gemm_u8s8q_native() || unirt_has_avx2(); }
+
 void unirt_gemm_u8s8q_pack_x(const uint8_t *x, size_t ld, size_t k, size_t n, void *packed) {
-    (unirt_gemm_u8s8q_native() ? unirt_gemm_u8s8q_pack_x_vnni : unirt_gemm_u8s8q_pack_x_generic)(x, ld, k, n, packed);
+    PICK_Q(unirt_gemm_u8s8q_pack_x)(x, ld, k, n, packed);
 }
 
 void unirt_gemm_u8s8q_pack_x_f32(const float *x, size_t ld, size_t k, size_t n, float scale, void *packed) {
-    (unirt_gemm_u8s8q_native() ? unirt_gemm_u8s8q_pack_x_f32_vnni
-                               : unirt_gemm_u8s8q_pack_x_f32_generic)(x, ld, k, n, scale, packed);
+    PICK_Q(unirt_gemm_u8s8q_pack_x_f32)(x, ld, k, n, scale, packed);
 }
 
 void unirt_gemm_u8s8q_pack_x_conv(const uint8_t *x, const unirt_conv2d_geometry *g, size_t channels,
                                   size_t pos_begin, size_t pos_end, void *packed) {
-    (unirt_gemm_u8s8q_native() ? unirt_gemm_u8s8q_pack_x_conv_vnni
-                               : unirt_gemm_u8s8q_pack_x_conv_generic)(x, g, channels, pos_begin, pos_end, packed);
+    PICK_Q(unirt_gemm_u8s8q_pack_x_conv)(x, g, channels, pos_begin, pos_end, packed);
 }
 
 void unirt_gemm_u8s8q_compute_s32(const void *pw, const void *px, size_t mb, size_t me, size_t k,
                                   size_t n, int32_t *y, size_t ldy) {
-    (unirt_gemm_u8s8q_native() ? unirt_gemm_u8s8q_compute_s32_vnni
-                               : unirt_gemm_u8s8q_compute_s32_generic)(pw, px, mb, me, k, n, y, ldy);
+    PICK_Q8(unirt_gemm_u8s8q_compute_s32)(pw, px, mb, me, k, n, y, ldy);
 }
 
 void unirt_gemm_u8s8q_compute_f32(const void *pw, const void *px, size_t mb, size_t me, size_t k,
                                   size_t n, const float *row_scale, const unirt_epilogue *ep,
                                   float *y, size_t ldy) {
-    (unirt_gemm_u8s8q_native() ? unirt_gemm_u8s8q_compute_f32_vnni
-                               : unirt_gemm_u8s8q_compute_f32_generic)(pw, px, mb, me, k, n, row_scale, ep, y, ldy);
+    PICK_Q8(unirt_gemm_u8s8q_compute_f32)(pw, px, mb, me, k, n, row_scale, ep, y, ldy);
 }
 
 void unirt_gemm_u8s8q_compute_u8(const void *pw, const void *px, size_t mb, size_t me, size_t k,
                                  size_t n, const float *row_scale, const unirt_epilogue *ep,
                                  float out_scale, int32_t out_zero_point, uint8_t *y, size_t ldy) {
-    (unirt_gemm_u8s8q_native() ? unirt_gemm_u8s8q_compute_u8_vnni
-                               : unirt_gemm_u8s8q_compute_u8_generic)(pw, px, mb, me, k, n, row_scale, ep,
-                                                                      out_scale, out_zero_point, y, ldy);
+    PICK_Q8(unirt_gemm_u8s8q_compute_u8)(pw, px, mb, me, k, n, row_scale, ep, out_scale, out_zero_point, y, ldy);
+}
+
+void unirt_gemm_u8s8q7_compute_s32(const void *pw, const void *px, size_t mb, size_t me, size_t k,
+                                   size_t n, int32_t *y, size_t ldy) {
+    PICK_Q(unirt_gemm_u8s8q_compute_s32)(pw, px, mb, me, k, n, y, ldy);
+}
+
+void unirt_gemm_u8s8q7_compute_f32(const void *pw, const void *px, size_t mb, size_t me, size_t k,
+                                   size_t n, const float *row_scale, const unirt_epilogue *ep,
+                                   float *y, size_t ldy) {
+    PICK_Q(unirt_gemm_u8s8q_compute_f32)(pw, px, mb, me, k, n, row_scale, ep, y, ldy);
+}
+
+void unirt_gemm_u8s8q7_compute_u8(const void *pw, const void *px, size_t mb, size_t me, size_t k,
+                                  size_t n, const float *row_scale, const unirt_epilogue *ep,
+                                  float out_scale, int32_t out_zero_point, uint8_t *y, size_t ldy) {
+    PICK_Q(unirt_gemm_u8s8q_compute_u8)(pw, px, mb, me, k, n, row_scale, ep, out_scale, out_zero_point, y, ldy);
 }

@@ -20,6 +20,7 @@ void unirt_gemm_q_im2col_row(const uint8_t *x, const unirt_conv2d_geometry *g, s
 
 #define UNIRT_DECLARE_Q(ret, name, params) \
     ret name##_generic params;             \
+    ret name##_avx2 params;                \
     ret name##_vnni params;
 
 UNIRT_DECLARE_Q(void, unirt_gemm_u8s8q_pack_x,

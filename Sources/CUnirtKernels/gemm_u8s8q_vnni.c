@@ -19,16 +19,6 @@ enum { MR = UNIRT_GEMM_U8S8Q_MR, NR = UNIRT_GEMM_U8S8Q_NR, ZP = UNIRT_GEMM_U8S8Q
 
 /* ---- packing ---------------------------------------------------------------- */
 
-/* Interleaves 16 columns of 4 rows (r0..r3, 16 u8 each) into 16 x 4 u8 at dst. */
-VNNI_INLINE void interleave4(__m128i r0, __m128i r1, __m128i r2, __m128i r3, uint8_t *dst) {
-    __m128i a = _mm_unpacklo_epi8(r0, r1), b = _mm_unpackhi_epi8(r0, r1);
-    __m128i c = _mm_unpacklo_epi8(r2, r3), d = _mm_unpackhi_epi8(r2, r3);
-    _mm_storeu_si128((__m128i *)dst, _mm_unpacklo_epi16(a, c));
-    _mm_storeu_si128((__m128i *)(dst + 16), _mm_unpackhi_epi16(a, c));
-    _mm_storeu_si128((__m128i *)(dst + 32), _mm_unpacklo_epi16(b, d));
-    _mm_storeu_si128((__m128i *)(dst + 48), _mm_unpackhi_epi16(b, d));
-}
-
 /* 16 u8 of a row at columns [j, j + cnt), 128 elsewhere (or everywhere when row is NULL). */
 VNNI_INLINE __m128i load_u8(const uint8_t *row, size_t j, size_t cnt) {
     const __m128i fill = _mm_set1_epi8((char)ZP);
@@ -47,7 +37,7 @@ VNNI void unirt_gemm_u8s8q_pack_x_vnni(const uint8_t *x, size_t ld, size_t k, si
             for (int b = 0; b < 4; b++) r[b] = 4 * q + (size_t)b < k ? x + (4 * q + (size_t)b) * ld : NULL;
             for (size_t v = 0; v < w; v += 16) {
                 const size_t j = j0 + v, cnt = j < n ? (n - j < 16 ? n - j : 16) : 0;
-                interleave4(load_u8(r[0], j, cnt), load_u8(r[1], j, cnt), load_u8(r[2], j, cnt),
+                unirt_interleave4_u8(load_u8(r[0], j, cnt), load_u8(r[1], j, cnt), load_u8(r[2], j, cnt),
                             load_u8(r[3], j, cnt), panel + (q * w + v) * 4);
             }
         }
@@ -75,7 +65,7 @@ VNNI void unirt_gemm_u8s8q_pack_x_f32_vnni(const float *x, size_t ld, size_t k, 
             for (int b = 0; b < 4; b++) r[b] = 4 * q + (size_t)b < k ? x + (4 * q + (size_t)b) * ld : NULL;
             for (size_t v = 0; v < w; v += 16) {
                 const size_t j = j0 + v, cnt = j < n ? (n - j < 16 ? n - j : 16) : 0;
-                interleave4(quant_u8(r[0], j, cnt, s), quant_u8(r[1], j, cnt, s), quant_u8(r[2], j, cnt, s),
+                unirt_interleave4_u8(quant_u8(r[0], j, cnt, s), quant_u8(r[1], j, cnt, s), quant_u8(r[2], j, cnt, s),
                             quant_u8(r[3], j, cnt, s), panel + (q * w + v) * 4);
             }
         }
@@ -91,28 +81,8 @@ VNNI void unirt_gemm_u8s8q_pack_x_conv_vnni(const uint8_t *x, const unirt_conv2d
         unirt_gemm_u8s8q_pack_x_vnni(x + pos_begin, g->in_h * g->in_w, k, n, packed);
         return;
     }
-    const size_t kq = unirt_gemm_kquads(k), np = unirt_gemm_round16(n);
-    uint8_t rows[4][NR];
-    for (size_t j0 = 0; j0 < np; j0 += NR) {
-        const size_t w = unirt_gemm_q_width(np, j0), cols = n - j0 < w ? n - j0 : w;
-        uint8_t *panel = (uint8_t *)packed + j0 * kq * 4;
-        for (size_t q = 0; q < kq; q++) {
-            for (size_t b = 0; b < 4; b++) {
-                const size_t row = 4 * q + b;
-                if (row < k) {
-                    unirt_gemm_q_im2col_row(x, g, row / kk, (row % kk) / g->kernel_w, row % g->kernel_w,
-                                            pos_begin + j0, cols, rows[b]);
-                    if (cols < w) memset(rows[b] + cols, ZP, w - cols);
-                } else {
-                    memset(rows[b], ZP, w);
-                }
-            }
-            for (size_t v = 0; v < w; v += 16)
-                interleave4(_mm_loadu_si128((const __m128i *)(rows[0] + v)), _mm_loadu_si128((const __m128i *)(rows[1] + v)),
-                            _mm_loadu_si128((const __m128i *)(rows[2] + v)), _mm_loadu_si128((const __m128i *)(rows[3] + v)),
-                            panel + (q * w + v) * 4);
-        }
-    }
+    /* The im2col rows and their interleave are 128-bit work: the AVX2 packer's. */
+    unirt_gemm_u8s8q_pack_x_conv_avx2(x, g, channels, pos_begin, pos_end, packed);
 }
 
 /* ---- compute ---------------------------------------------------------------- */

@@ -4,6 +4,7 @@
 #define UNIRT_SIMD_AVX2_H
 #include "kernels_internal.h"
 #include <immintrin.h>
+#include <string.h>
 
 #define UNIRT_AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma")))
 
@@ -102,4 +103,72 @@ UNIRT_AVX2_INLINE __m128i unirt_quant8_u8(__m256 v, __m256 scale, __m256 lo, __m
     __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(i), _mm256_extracti128_si256(i, 1));
     return _mm_packus_epi16(w, w);
 }
+
+/* Where an int8 GEMM driver writes: int32, float, or u8 requantized. */
+enum { UNIRT_OUT_S32, UNIRT_OUT_F32, UNIRT_OUT_U8 };
+
+typedef struct {
+    int kind;
+    int32_t *ys;
+    float *yf;
+    uint8_t *yq;
+    size_t ldy;
+    const float *row_scale;
+    const unirt_epilogue *ep; /* NULL: none */
+    float out_scale;
+    int32_t out_zp;
+} unirt_gemm_sink;
+
+/* Writes 8 accumulator columns [j, j + cnt) of row m; full vectors use
+ * plain loads/stores (masked moves are slow on some cores). */
+UNIRT_AVX2_INLINE void unirt_gemm_emit8(const unirt_gemm_sink *s, size_t m, size_t j, size_t cnt, __m256i acc) {
+    const int full = cnt == 8;
+    const __m256i mask = unirt_mask8(cnt);
+    if (s->kind == UNIRT_OUT_S32) {
+        int32_t *dst = s->ys + m * s->ldy + j;
+        if (full) _mm256_storeu_si256((__m256i *)dst, acc);
+        else _mm256_maskstore_epi32((int *)dst, mask, acc);
+        return;
+    }
+    __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps(s->row_scale[m]));
+    const unirt_epilogue *ep = s->ep;
+    if (ep) {
+        const float *r = ep->residual ? ep->residual + m * s->ldy + j : NULL;
+        __m256 rv = _mm256_setzero_ps();
+        if (r) rv = full ? _mm256_loadu_ps(r) : _mm256_maskload_ps(r, mask);
+        if (ep->bias) v = _mm256_add_ps(v, _mm256_set1_ps(ep->bias[m]));
+        if (r && !ep->residual_after_activation) v = _mm256_add_ps(v, rv);
+        v = unirt_act256(ep, m, v);
+        if (r && ep->residual_after_activation) v = _mm256_add_ps(v, rv);
+    }
+    if (s->kind == UNIRT_OUT_F32) {
+        float *dst = s->yf + m * s->ldy + j;
+        if (full) _mm256_storeu_ps(dst, v);
+        else _mm256_maskstore_ps(dst, mask, v);
+        return;
+    }
+    const float zf = (float)s->out_zp;
+    __m128i q = unirt_quant8_u8(v, _mm256_set1_ps(s->out_scale), _mm256_set1_ps(-zf),
+                                _mm256_set1_ps(255.0f - zf), _mm256_set1_epi32(s->out_zp));
+    uint8_t *dst = s->yq + m * s->ldy + j;
+    if (full) {
+        _mm_storel_epi64((__m128i *)dst, q);
+    } else {
+        uint8_t bytes[16];
+        _mm_storeu_si128((__m128i *)bytes, q);
+        memcpy(dst, bytes, cnt);
+    }
+}
+
+/* Interleaves 16 columns of 4 rows (r0..r3, 16 u8 each) into 16 x 4 u8 at dst
+ * (the quad layout's column order: each column's 4 K values together). */
+UNIRT_AVX2_INLINE void unirt_interleave4_u8(__m128i r0, __m128i r1, __m128i r2, __m128i r3, uint8_t *dst) {
+    __m128i a = _mm_unpacklo_epi8(r0, r1), b = _mm_unpackhi_epi8(r0, r1);
+    __m128i c = _mm_unpacklo_epi8(r2, r3), d = _mm_unpackhi_epi8(r2, r3);
+    _mm_storeu_si128((__m128i *)dst, _mm_unpacklo_epi16(a, c));
+    _mm_storeu_si128((__m128i *)(dst + 16), _mm_unpackhi_epi16(a, c));
+    _mm_storeu_si128((__m128i *)(dst + 32), _mm_unpacklo_epi16(b, d));
+    _mm_storeu_si128((__m128i *)(dst + 48), _mm_unpackhi_epi16(b, d));
+}
+
 #endif

@@ -71,6 +71,8 @@ public enum WeightEncoding: String, Codable, Sendable {
     case f16
     /// int8 with one symmetric scale per slice along axis 0 (per output channel).
     case i8
+    /// As `i8` on a 63-level grid (values −63…63, scale max|w|/63): 7-bit weights.
+    case i7
     /// The tensor's own dtype (integer tensors), little-endian.
     case raw
 }

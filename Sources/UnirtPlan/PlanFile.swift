@@ -40,16 +40,17 @@ public enum PlanFile {
                 for v in t.floats { withUnsafeBytes(of: v.bitPattern.littleEndian) { weights += $0 } }
             case .f16:
                 for v in t.floats { withUnsafeBytes(of: Float16(v).bitPattern.littleEndian) { weights += $0 } }
-            case .i8:
+            case .i8, .i7:
                 let slices = max(t.shape.first ?? 1, 1)
                 let per = t.count / slices
                 let v = t.floats
+                let levels: Float = encoding == .i7 ? 63 : 127
                 var s = [Float](repeating: 0, count: slices)
                 for c in 0..<slices {
                     let m = v[c * per..<(c + 1) * per].reduce(Float(0)) { max($0, abs($1)) }
-                    s[c] = m > 0 ? m / 127 : 1
+                    s[c] = m > 0 ? m / levels : 1
                     for i in c * per..<(c + 1) * per {
-                        let q = max(-127, min(127, (v[i] / s[c]).rounded(.toNearestOrEven)))
+                        let q = max(-levels, min(levels, (v[i] / s[c]).rounded(.toNearestOrEven)))
                         weights.append(UInt8(bitPattern: Int8(q)))
                     }
                 }
@@ -205,7 +206,7 @@ public enum PlanFile {
                     guard r.length == count * 2 else { throw PlanError(.corrupted, "\(label): tensor '\(name)' has the wrong size") }
                     let t = Tensor.decode(raw, dtype: .f16, shape: r.shape)
                     return Tensor(shape: r.shape, floats: t.floats, dtype: r.dtype)
-                case .i8:
+                case .i8, .i7:
                     let slices = max(r.shape.first ?? 1, 1)
                     guard r.length == count, let s = r.scales, s.count == slices else {
                         throw PlanError(.corrupted, "\(label): int8 tensor '\(name)' has the wrong size or scales")

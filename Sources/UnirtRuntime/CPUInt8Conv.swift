@@ -7,9 +7,11 @@ import UnirtIR
 /// Two GEMM layouts, chosen when the kernel is built:
 /// - **quad** (`unirt_gemm_u8s8q_*`, when `unirt_gemm_u8s8q_native()`: AVX-512
 ///   VNNI): u8 activations and s8 weights multiplied by VPDPBUSD, four products
-///   per int32 lane with no int16 intermediate.
-/// - **pair** (`unirt_gemm_u8s8_*`, AVX2 or portable): operands widened to int16
-///   and multiplied by VPMADDWD (exact; see unirt_kernels.h section 8).
+///   per int32 lane with no int16 intermediate. Also on AVX2 when every weight
+///   is 7-bit (−64…63, plans built with `--int8-weight-bits 7`): VPMADDUBSW's
+///   int16 pair sums cannot saturate then (`unirt_gemm_u8s8q7_*`).
+/// - **pair** (`unirt_gemm_u8s8_*`, AVX2 or portable, 8-bit weights): operands
+///   widened to int16 and multiplied by VPMADDWD (exact; see unirt_kernels.h section 8).
 ///
 /// In either layout a 1×1 stride-1 convolution quantizes its float input while
 /// packing it (one pass, no u8 copy); other convolutions quantize the input to
@@ -26,9 +28,10 @@ import UnirtIR
 /// equals the reference's fake-quantized float convolution up to float rounding
 /// of the accumulation.
 ///
-/// Weights: per-output-channel symmetric scale `max|w_c| / 127` recomputed from
-/// the constant float weights; an int8 plan stores weights already on that
-/// grid, so requantizing them gives back the stored integers.
+/// Weights: per-output-channel symmetric scale `max|w_c| / L` recomputed from
+/// the constant float weights, L = the node's `weight_levels` (127, or 63 for
+/// 7-bit weights); an int8 plan stores weights already on that grid, so
+/// requantizing them gives back the stored integers.
 ///
 /// Threads: tiles (sample × group × position tile) are spread over
 /// `options.threads`, each worker packing into its own slice of the scratch
@@ -60,15 +63,18 @@ enum CPUInt8Conv {
         // Written in init only; kernels read them concurrently.
         let packed: UnsafeMutableRawPointer
         let groupStride: Int
-        /// Quad layout (VNNI) rather than int16 pairs.
+        /// Quad layout (VNNI, or AVX2 with 7-bit weights) rather than int16 pairs.
         let quad: Bool
+        /// Every weight in −64…63: the quad layout's 7-bit entry points (AVX2 VPMADDUBSW without VNNI).
+        let sevenBit: Bool
         let rowScale: [Float]
         let slope: [Float]?
 
-        init(bytes: Int, groupStride: Int, quad: Bool, rowScale: [Float], slope: [Float]?) {
+        init(bytes: Int, groupStride: Int, quad: Bool, sevenBit: Bool, rowScale: [Float], slope: [Float]?) {
             packed = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 64), alignment: 64)
             self.groupStride = groupStride
             self.quad = quad
+            self.sevenBit = sevenBit
             self.rowScale = rowScale
             self.slope = slope
         }
@@ -110,30 +116,36 @@ enum CPUInt8Conv {
             }
         }
 
-        // Quantize and pack the weights per group.
+        // Quantize and pack the weights per group, on the grid the plan was built with
+        // (`weight_levels`: 127 for 8-bit weights, 63 for 7-bit ones).
         let wf = wConst.floats
         guard wf.count == s.m * s.kdim else { return nil }
+        let levels = Float(max(1, min(127, (try? node.int("weight_levels", default: 127)) ?? 127)))
         var q = [Int8](repeating: 0, count: wf.count)
         var rowScale = [Float](repeating: 0, count: s.m)
         for oc in 0..<s.m {
             let base = oc * s.kdim
             var mx: Float = 0
             for k in 0..<s.kdim { mx = max(mx, abs(wf[base + k])) }
-            let ws: Float = mx > 0 ? mx / 127 : 1
+            let ws: Float = mx > 0 ? mx / levels : 1
             for k in 0..<s.kdim {
-                q[base + k] = Int8(min(max((wf[base + k] / ws).rounded(.toNearestOrEven), -127), 127))
+                q[base + k] = Int8(min(max((wf[base + k] / ws).rounded(.toNearestOrEven), -levels), levels))
             }
             rowScale[oc] = inScale * ws
         }
         let weights: Weights
-        let quad = !s.depthwise && unirt_gemm_u8s8q_native() != 0
+        // 7-bit weights also run the quad layout without VNNI (AVX2 VPMADDUBSW, exact for them).
+        let sevenBit = unirt_gemm_s8_fits7(q, q.count) != 0
+        let quad = !s.depthwise && (unirt_gemm_u8s8q_native() != 0 || sevenBit && unirt_gemm_u8s8q7_fast() != 0)
         if s.depthwise {
-            weights = Weights(bytes: q.count, groupStride: 0, quad: false, rowScale: rowScale, slope: expandedSlope)
+            weights = Weights(bytes: q.count, groupStride: 0, quad: false, sevenBit: false, rowScale: rowScale,
+                              slope: expandedSlope)
             q.withUnsafeBytes { weights.packed.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         } else {
             let size = quad ? unirt_gemm_u8s8q_weights_size(s.mg, s.kdim) : unirt_gemm_u8s8_weights_size(s.mg, s.kdim)
             let stride = (size + 63) / 64 * 64
-            weights = Weights(bytes: stride * s.group, groupStride: stride, quad: quad, rowScale: rowScale, slope: expandedSlope)
+            weights = Weights(bytes: stride * s.group, groupStride: stride, quad: quad, sevenBit: sevenBit,
+                              rowScale: rowScale, slope: expandedSlope)
             for g in 0..<s.group {
                 let rc = q.withUnsafeBufferPointer {
                     quad ? unirt_gemm_u8s8q_pack_weights($0.baseAddress! + g * s.mg * s.kdim, s.mg, s.kdim,
@@ -285,14 +297,14 @@ enum CPUInt8Conv {
                 let pw = w.packed + grp * w.groupStride
                 switch (y, w.quad) {
                 case (.f32(let yf), true):
-                    unirt_gemm_u8s8q_compute_f32(pw, px, r.lowerBound, r.upperBound, s.kdim, cols, rsp + rowBase, &e,
-                                                 yf + yoff, s.plane)
+                    (w.sevenBit ? unirt_gemm_u8s8q7_compute_f32 : unirt_gemm_u8s8q_compute_f32)(
+                        pw, px, r.lowerBound, r.upperBound, s.kdim, cols, rsp + rowBase, &e, yf + yoff, s.plane)
                 case (.f32(let yf), false):
                     unirt_gemm_u8s8_compute_f32(pw, px, r.lowerBound, r.upperBound, s.kdim, cols, rsp + rowBase, &e,
                                                 yf + yoff, s.plane)
                 case (.u8(let yq, let scale), true):
-                    unirt_gemm_u8s8q_compute_u8(pw, px, r.lowerBound, r.upperBound, s.kdim, cols, rsp + rowBase, &e,
-                                                scale, 128, yq + yoff, s.plane)
+                    (w.sevenBit ? unirt_gemm_u8s8q7_compute_u8 : unirt_gemm_u8s8q_compute_u8)(
+                        pw, px, r.lowerBound, r.upperBound, s.kdim, cols, rsp + rowBase, &e, scale, 128, yq + yoff, s.plane)
                 case (.u8(let yq, let scale), false):
                     unirt_gemm_u8s8_compute_u8(pw, px, r.lowerBound, r.upperBound, s.kdim, cols, rsp + rowBase, &e,
                                                scale, 128, yq + yoff, s.plane)

@@ -78,7 +78,9 @@ struct BuildCommand: ParsableCommand {
             }
             if CPUInfo.features.contains("f16c") && device == .cpu { required.append("f16c") }
         case .int8:
-            let result = try Int8Builder(graph: graph, reference: unoptimized, options: calibration, batch: batch).build()
+            let levels = try calibration.weightLevels(gpu: device == .cuda)
+            let result = try Int8Builder(graph: graph, reference: unoptimized, options: calibration, batch: batch,
+                                         weightLevels: levels).build()
             graph = result.graph
             layerPrecision = result.layerPrecision
             encodings = result.encodings

@@ -1,5 +1,6 @@
 import ArgumentParser
 import UnirtImage
+import UnirtRuntime
 
 /// INT8 calibration flags of `unirt build`.
 struct CalibrationOptions: ParsableArguments {
@@ -26,6 +27,24 @@ struct CalibrationOptions: ParsableArguments {
 
     @Option(name: .long, help: "Write calibration statistics (histograms, sensitivity, decisions) as JSON for `unirt report`.")
     var calibStats: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Bits per int8 weight: 8 (-127...127) or 7 (-63...63).",
+        discussion: "AVX2 CPUs without VNNI multiply 7-bit weights about 1.3x faster: their u8 x s8 instruction (VPMADDUBSW) sums two products into a saturating int16, which only 7-bit weights keep exact. Default: 7 for a CPU plan built on such a CPU, else 8. GPU plans take 8."))
+    var int8WeightBits: Int?
+
+    /// Largest |q| of the int8 weights: 127 (8-bit) or 63 (7-bit), from `--int8-weight-bits`
+    /// or, by default, 63 for a CPU plan built where the AVX2 kernels without VNNI will run it.
+    func weightLevels(gpu: Bool) throws -> Int {
+        switch int8WeightBits {
+        case nil: return !gpu && !Int8Kernels.vnni && CPUInfo.features.contains("avx2") ? 63 : 127
+        case 8: return 127
+        case 7:
+            if gpu { throw CLIError("--int8-weight-bits 7: GPU plans take 8-bit weights (the option is for AVX2 CPUs)") }
+            return 63
+        case let bits?: throw CLIError("--int8-weight-bits: \(bits) is not 7 or 8")
+        }
+    }
 
     /// The parsed `--calib-preprocess` spec, if given.
     func imagePreprocessing() throws -> ImagePreprocessing? {

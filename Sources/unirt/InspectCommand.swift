@@ -95,6 +95,8 @@ struct InspectCommand: ParsableCommand {
             for (name, prec) in p.layerPrecision.sorted(by: { $0.key < $1.key }) where prec != p.precision {
                 print("  \(name): \(prec)")
             }
+            let sevenBit = loaded.plan!.graph.nodes.filter { (try? $0.int("weight_levels", default: 127)) == 63 }.count
+            if sevenBit > 0 { print("weights:    7-bit (-63...63) in \(sevenBit) int8 layer(s), for AVX2 without VNNI") }
         } else {
             print("ir version: \(report.irVersion); opsets: \(opsetText.joined(separator: ", "))")
         }

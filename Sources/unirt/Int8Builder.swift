@@ -45,6 +45,8 @@ struct Int8Builder {
     let reference: Graph
     let options: CalibrationOptions
     let batch: Int?
+    /// Largest |q| of the weights: 127 (8-bit) or 63 (7-bit, for AVX2 without VNNI).
+    var weightLevels = 127
 
     func build() throws -> Result {
         var method = try quant { try CalibrationMethod(name: options.calibMethod, percentile: options.percentile) }
@@ -123,14 +125,16 @@ struct Int8Builder {
         }
         if let h = dataHash { dataHash = h.hasPrefix("sha256:") ? String(h.dropFirst(7)) : h }
 
-        // Weights on their int8 grid, once per weight tensor.
+        // Weights on their int8 (or 7-bit) grid, once per weight tensor.
         var gridWeights: [String: Tensor] = [:]
+        let weightQuantizer = WeightQuantizer(levels: weightLevels)
         for l in layers where gridWeights[l.weight] == nil {
             let w = g.initializers[l.weight]!
-            let q = WeightQuantizer.int8.quantize(w.floats, shape: w.shape, channelAxis: 0)
+            let q = weightQuantizer.quantize(w.floats, shape: w.shape, channelAxis: 0)
             gridWeights[l.weight] = Tensor(shape: w.shape, floats: q.dequantized())
         }
-        let quantizer = LayerQuantizer(layers: layers, scales: scales, weights: gridWeights)
+        if weightLevels != 127 { print("int8 weights: \(weightLevels == 63 ? "7-bit (-63...63)" : "\(weightLevels) levels")") }
+        let quantizer = LayerQuantizer(layers: layers, scales: scales, weights: gridWeights, weightLevels: weightLevels)
 
         // Mixed precision.
         var floatLayers: [String] = []
@@ -197,7 +201,7 @@ struct Int8Builder {
         let floatWeights = Set(layers.filter { floatSet.contains($0.name) }.map(\.weight))
         for l in layers where !floatSet.contains(l.name) {
             // A weight shared with a float layer keeps its float values; the int8 layer reads a copy.
-            encodings[floatWeights.contains(l.weight) ? l.weight + "#int8" : l.weight] = .i8
+            encodings[floatWeights.contains(l.weight) ? l.weight + "#int8" : l.weight] = weightLevels == 63 ? .i7 : .i8
             activationScales[l.input] = scales[l.input]
         }
         let statsPath = options.calibStats ?? (cached == nil ? options.calibCache.map { $0 + ".stats.json" } : nil)
@@ -230,8 +234,9 @@ struct Int8Builder {
     /// Whether depthwise convolutions are quantized. With the VNNI kernels, int8 layers
     /// hand u8 activations to each other (runtime `Int8Chaining`), so a depthwise layer
     /// between two int8 layers reads and writes bytes instead of floats. Without VNNI
-    /// it is off: on the AVX2 machine the FP32 depthwise kernel was faster than
-    /// quantizing the input plus the int8 one (SFace b8, 2 threads). Depthwise layers
+    /// it is off: on the AVX2 kernels the FP32 depthwise was faster than quantizing the
+    /// input plus the int8 one (SFace b8, 2 threads; and 7-bit weights, 1 thread:
+    /// 100 ms with int8 depthwise layers vs 93 ms without). Depthwise layers
     /// are the most sensitive ones; the mixed-precision planner keeps those the
     /// accuracy target needs in FP32.
     static var depthwiseInt8: Bool { Int8Kernels.vnni }
@@ -268,6 +273,8 @@ struct LayerQuantizer {
     let layers: [Int8Builder.Layer]
     let scales: [String: Float]
     let weights: [String: Tensor]
+    /// Largest |q| of the grid weights; recorded as `weight_levels` on each int8 layer when not 127.
+    var weightLevels = 127
 
     /// `graph` with every layer not in `floatLayers` given `input_scale` and grid weights.
     func apply(to graph: Graph, floatLayers: Set<String>) -> Graph {
@@ -278,6 +285,7 @@ struct LayerQuantizer {
         for i in g.nodes.indices {
             guard let l = byName[g.nodes[i].name], !floatLayers.contains(l.name), let s = scales[l.input] else { continue }
             g.nodes[i].attributes["input_scale"] = .float(s)
+            if weightLevels != 127 { g.nodes[i].attributes["weight_levels"] = .int(weightLevels) }
             // A weight tensor shared with a float layer is duplicated so the float layer keeps exact weights.
             if floatWeights.contains(l.weight) {
                 let copy = l.weight + "#int8"

@@ -52,6 +52,48 @@ final class Int8BuildTests: XCTestCase {
         XCTAssertTrue(loaded.graph.nodes.contains { $0.attributes["input_scale"] != nil })
     }
 
+    /// `--int8-weight-bits 7`: weights on the 63-level grid, recorded per layer, and the same
+    /// plan runs on the AVX2 kernels (VPMADDUBSW, exact for 7-bit weights) and on the
+    /// detected ones, both near FP32. A bit count other than 7 or 8 is refused.
+    func testSevenBitWeightPlansRunOnEveryKernelPath() throws {
+        let tmp = TestSupport.tempDir()
+        try writeSamples(tmp + "/calib", count: 8, seed: 5)
+        try writeSamples(tmp + "/val", count: 2, seed: 6)
+        let plan = tmp + "/m7.plan"
+        let built = try run(["build", model, "-o", plan, "--precision", "int8", "--int8-min-reduction", "1", "--calib", tmp + "/calib",
+                             "--int8-weight-bits", "7"])
+        XCTAssertTrue(built.stdout.contains("7-bit"), built.stdout)
+        let loaded = try PlanFile.read(plan, target: nil)
+        let int8Layers = loaded.graph.nodes.filter { $0.attributes["input_scale"] != nil }
+        XCTAssertFalse(int8Layers.isEmpty)
+        for n in int8Layers {
+            XCTAssertEqual(try n.int("weight_levels", default: 127), 63, n.name)
+            guard let w = loaded.graph.initializers[n.inputs[1]] else { continue }
+            let per = w.count / w.shape[0]
+            for c in 0..<w.shape[0] {
+                let row = Array(w.floats[c * per..<(c + 1) * per])
+                let scale = row.map(abs).max()! / 63
+                guard scale > 0 else { continue }
+                XCTAssertTrue(row.allSatisfy { abs($0 / scale - ($0 / scale).rounded()) < 1e-3 }, "\(n.name) channel \(c) off the 7-bit grid")
+            }
+        }
+        XCTAssertTrue(try run(["inspect", plan]).stdout.contains("7-bit"))
+        let input = "data=\(tmp)/val/sample000.npy"
+        _ = try run(["run", model, "--input", input, "--output-dir", tmp + "/f"])
+        let avx2 = try TestSupport.unirt(["run", plan, "--input", input, "--output-dir", tmp + "/a"], environment: ["UNIRT_CPU_ISA": "avx2"])
+        XCTAssertEqual(avx2.status, 0, avx2.stderr)
+        _ = try run(["run", plan, "--input", input, "--output-dir", tmp + "/d"])
+        let f = try Tensor(npyFile: tmp + "/f/fc1.npy").floats
+        let a = try Tensor(npyFile: tmp + "/a/fc1.npy").floats, d = try Tensor(npyFile: tmp + "/d/fc1.npy").floats
+        XCTAssertGreaterThan(Sensitivity.cosine(f, a), Self.fixtureCosineBound, "7-bit int8 on AVX2 vs fp32")
+        XCTAssertGreaterThan(Sensitivity.cosine(f, d), Self.fixtureCosineBound, "7-bit int8 on detected kernels vs fp32")
+
+        let bad = try TestSupport.unirt(["build", model, "-o", tmp + "/x.plan", "--precision", "int8", "--calib", tmp + "/calib",
+                                         "--int8-weight-bits", "6"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--int8-weight-bits: 6 is not 7 or 8"), bad.stderr)
+    }
+
     func testCalibrationCacheRoundTripGivesIdenticalPlan() throws {
         let tmp = TestSupport.tempDir()
         try writeSamples(tmp + "/calib", count: 8, seed: 3)

@@ -10,11 +10,14 @@ final class Int8GemmQuadTests: XCTestCase {
     /// Integer accumulators and the epilogues: bit-identical to the reference.
     static let exactBound: Float = 0
 
+    /// Runs `body` on the VNNI kernels (where this CPU has them), capped at AVX2, and
+    /// with SIMD off (portable).
     func bothPaths(_ body: (String) throws -> Void) rethrows {
-        defer { unirt_cpu_set_simd_enabled(1) }
-        for enabled in [Int32(1), 0] {
+        defer { unirt_cpu_set_simd_enabled(1); unirt_conv_gemm_limit_isa(2) }
+        for (enabled, level) in [(Int32(1), Int32(2)), (1, 1), (0, 2)] {
             unirt_cpu_set_simd_enabled(enabled)
-            try body(unirt_gemm_u8s8q_native() != 0 ? "vnni" : "portable")
+            unirt_conv_gemm_limit_isa(level)
+            try body(unirt_gemm_u8s8q_native() != 0 ? "vnni" : unirt_gemm_u8s8q7_fast() != 0 ? "avx2" : "portable")
         }
     }
 
@@ -101,6 +104,67 @@ final class Int8GemmQuadTests: XCTestCase {
         }
         var tooBig = [UInt8](repeating: 0, count: 64)
         XCTAssertEqual(unirt_gemm_u8s8q_pack_weights([Int8](repeating: 0, count: 1), 0, Int(UNIRT_GEMM_U8S8_MAX_K) + 1, &tooBig), -1)
+    }
+
+    /// 7-bit weights (-64...63) through the unirt_gemm_u8s8q7_* entry points: on the AVX2
+    /// path VPMADDUBSW's int16 pair sums must never saturate, so the results stay exact,
+    /// extreme products included.
+    func testQuad7GemmIsExact() {
+        var rng = SeededRNG(seed: 34)
+        let weights = (0..<64).map { Int8(-64 + $0 * 2) }
+        XCTAssertEqual(unirt_gemm_s8_fits7(weights, weights.count), 1)
+        XCTAssertEqual(unirt_gemm_s8_fits7([Int8(0), 64], 2), 0)
+        XCTAssertEqual(unirt_gemm_s8_fits7([Int8(-65)], 1), 0)
+        var cases: [(m: Int, k: Int, n: Int)] = [(64, 576, 196), (16, 9, 3136 / 16), (512, 512, 49)]
+        for m in [1, 5, 8, 12, 33] { for k in [1, 4, 7, 64, 129] { for n in [1, 8, 9, 16, 47, 48, 50, 97] where (m + k + n) % 4 != 0 {
+            cases.append((m, k, n))
+        } } }
+        bothPaths { path in
+            for (m, k, n) in cases {
+                let w = (0..<(m * k)).map { _ in Int8.random(in: -64...63, using: &rng) }
+                let x = (0..<(k * n)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                var pw = [UInt8](repeating: 0, count: unirt_gemm_u8s8q_weights_size(m, k))
+                XCTAssertEqual(unirt_gemm_u8s8q_pack_weights(w, m, k, &pw), 0)
+                var px = [UInt8](repeating: 0, count: unirt_gemm_u8s8q_x_size(k, n))
+                unirt_gemm_u8s8q_pack_x(x, n, k, n, &px)
+                var ref = [Int32](repeating: 0, count: m * n)
+                for i in 0..<m { for j in 0..<n {
+                    var acc: Int32 = 0
+                    for p in 0..<k { acc += Int32(w[i * k + p]) * (Int32(x[p * n + j]) - 128) }
+                    ref[i * n + j] = acc
+                } }
+                var y = [Int32](repeating: -1, count: m * n)
+                let split = (m / 2) / Int(UNIRT_GEMM_U8S8Q_MR) * Int(UNIRT_GEMM_U8S8Q_MR)
+                unirt_gemm_u8s8q7_compute_s32(pw, px, 0, split, k, n, &y, n)
+                unirt_gemm_u8s8q7_compute_s32(pw, px, split, m, k, n, &y, n)
+                XCTAssertEqual(y, ref, "\(path) quad7 gemm s32 m\(m) k\(k) n\(n)")
+
+                let rowScale = (0..<m).map { _ in Float.random(in: 1e-5...1e-3, using: &rng) }
+                let bias = Pinned(rng.floats(m)), res = Pinned(rng.floats(m * n))
+                var ep = unirt_epilogue(bias: bias.pointer, residual: UnsafePointer(res.pointer), residual_after_activation: 0,
+                                        activation: Int32(UNIRT_ACT_RELU), alpha: 0, beta: 0, slope: nil)
+                let refF = (0..<(m * n)).map { i in max(Float(ref[i]) * rowScale[i / n] + bias.pointer[i / n] + res.pointer[i], 0) }
+                var yf = [Float](repeating: .nan, count: m * n)
+                unirt_gemm_u8s8q7_compute_f32(pw, px, 0, m, k, n, rowScale, &ep, &yf, n)
+                XCTAssertLessThanOrEqual(maxError(yf, refF), Self.exactBound, "\(path) quad7 gemm f32 m\(m) k\(k) n\(n)")
+                var yq = [UInt8](repeating: 0, count: m * n)
+                unirt_gemm_u8s8q7_compute_u8(pw, px, 0, m, k, n, rowScale, &ep, 0.02, 128, &yq, n)
+                XCTAssertEqual(yq, refF.map { quantizeU8($0, 0.02, 128) }, "\(path) quad7 gemm u8 m\(m) k\(k) n\(n)")
+            }
+            // Extreme products: every weight -64 or 63 against x = 255 and x = 0 (pair sums ±32640).
+            for (wv, xv) in [(Int8(-64), UInt8(255)), (63, 255), (-64, 0), (63, 0)] {
+                let m = 9, k = 1027, n = 33
+                let w = [Int8](repeating: wv, count: m * k), x = [UInt8](repeating: xv, count: k * n)
+                var pw = [UInt8](repeating: 0, count: unirt_gemm_u8s8q_weights_size(m, k))
+                _ = unirt_gemm_u8s8q_pack_weights(w, m, k, &pw)
+                var px = [UInt8](repeating: 0, count: unirt_gemm_u8s8q_x_size(k, n))
+                unirt_gemm_u8s8q_pack_x(x, n, k, n, &px)
+                var y = [Int32](repeating: 0, count: m * n)
+                unirt_gemm_u8s8q7_compute_s32(pw, px, 0, m, k, n, &y, n)
+                let want = Int32(wv) * (Int32(xv) - 128) * Int32(k)
+                XCTAssertEqual(y, [Int32](repeating: want, count: m * n), "\(path) quad7 extreme products w\(wv) x\(xv)")
+            }
+        }
     }
 
     /// Quantize-while-packing equals unirt_quantize_u8 followed by the u8 packer, byte for byte.

@@ -57,10 +57,13 @@ enum TestSupport {
     }
 
     /// Runs `unirt` with arguments and captures its output.
-    static func unirt(_ args: [String]) throws -> ProcessResult {
+    static func unirt(_ args: [String], environment: [String: String] = [:]) throws -> ProcessResult {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: unirtBinary)
         p.arguments = args
+        if !environment.isEmpty {
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err

@@ -435,6 +435,26 @@ void unirt_gemm_u8s8q_compute_u8(const void *packed_w, const void *packed_x, siz
                                  size_t m_end, size_t k, size_t n, const float *row_scale,
                                  const unirt_epilogue *ep, float out_scale,
                                  int32_t out_zero_point, uint8_t *y, size_t ldy);
+/* 7-bit weights. Without VNNI, VPMADDUBSW adds two u8 x s8 products into a
+ * saturating int16; with every weight in -64..63 a pair sum stays within
+ * 2 * 255 * 64 = 32640, so the AVX2 kernels below (VPMADDUBSW, VPMADDWD by
+ * ones, VPADDD) are exact, at about twice the AVX2 FP32 rate.
+ * unirt_gemm_s8_fits7: 1 when all `count` weights lie in -64..63.
+ * unirt_gemm_u8s8q7_fast: 1 when the 7-bit entry points run SIMD kernels
+ * (VNNI, or AVX2 with SIMD enabled). The unirt_gemm_u8s8q7_compute_* functions
+ * compute what unirt_gemm_u8s8q_compute_* do, for weights packed from values in
+ * -64..63 only (others would saturate on the AVX2 path). */
+int32_t unirt_gemm_s8_fits7(const int8_t *w, size_t count);
+int32_t unirt_gemm_u8s8q7_fast(void);
+void unirt_gemm_u8s8q7_compute_s32(const void *packed_w, const void *packed_x, size_t m_begin,
+                                   size_t m_end, size_t k, size_t n, int32_t *y, size_t ldy);
+void unirt_gemm_u8s8q7_compute_f32(const void *packed_w, const void *packed_x, size_t m_begin,
+                                   size_t m_end, size_t k, size_t n, const float *row_scale,
+                                   const unirt_epilogue *ep, float *y, size_t ldy);
+void unirt_gemm_u8s8q7_compute_u8(const void *packed_w, const void *packed_x, size_t m_begin,
+                                  size_t m_end, size_t k, size_t n, const float *row_scale,
+                                  const unirt_epilogue *ep, float out_scale,
+                                  int32_t out_zero_point, uint8_t *y, size_t ldy);
 
 /* ------------------------------------------------------------------------ */
 /* 11. Convolution as a cache-tiled GEMM (FP32, group 1, small weights)      */
@@ -486,9 +506,10 @@ int32_t unirt_conv_gemm_preferred(const unirt_conv2d_geometry *g, size_t in_chan
  * "generic". */
 const char *unirt_conv_gemm_isa(void);
 
-/* Caps the microkernel for tests comparing every path: 2 (default) lets
- * detection decide, 1 stops at AVX2, 0 forces the portable one. Takes effect
- * for calls that start afterwards. */
+/* Caps the microkernels for tests comparing every path: 2 (default) lets
+ * detection decide, 1 stops at AVX2 (no AVX-512: FP32 GEMM tiles, depthwise,
+ * and the INT8 VNNI and AVX-512 depthwise kernels), 0 forces the portable FP32
+ * tile. Takes effect for calls that start afterwards. */
 void unirt_conv_gemm_limit_isa(int32_t max_level);
 
 /* ------------------------------------------------------------------------ */

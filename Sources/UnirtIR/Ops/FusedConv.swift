@@ -15,13 +15,15 @@
 /// (`q = clamp(round_half_even(x / s), −128, 127)`), W holds weights already
 /// rounded to their per-output-channel int8 grid. The reference kernel simulates
 /// that: it convolves the fake-quantized input `q · s` in float.
+/// `weight_levels` (int, 1…127, default 127): the largest |q| of that grid —
+/// 63 for the 7-bit weights of plans built for AVX2 CPUs without VNNI.
 public enum FusedConvOp: Operator {
     public static let activations = ["", "Relu", "PRelu", "LeakyRelu", "Clip", "Sigmoid", "HardSigmoid"]
 
     public static let schema = OpSchema(
         inputs: 2...5,
         attributes: ConvOp.schema.attributes + ["activation", "activation_alpha", "activation_beta", "residual_before_activation",
-                                                  "input_scale", "merged_from"],
+                                                  "input_scale", "weight_levels", "merged_from"],
         sinceOpset: 1, summary: "Conv + bias + residual add + activation in one node (optimizer output)")
 
     public static func validate(_ node: Node) throws {
@@ -37,6 +39,12 @@ public enum FusedConvOp: Operator {
             let s = try node.float("input_scale", default: 0)
             guard s.isFinite, s > 0 else {
                 throw node.error(.invalidModel, "attribute input_scale=\(s) must be a finite number > 0")
+            }
+        }
+        if node.attributes["weight_levels"] != nil {
+            let l = try node.int("weight_levels", default: 127)
+            guard (1...127).contains(l) else {
+                throw node.error(.invalidModel, "attribute weight_levels=\(l) must be in 1...127")
             }
         }
     }

@@ -25,6 +25,8 @@ extension CUDAKernelSource {
         CUDAInt8Kernel(name: "qconv_128x64", rows: 128, columns: 64, threads: 256, sharedBytes: 4 * 192 * 64, hopper: false),
         CUDAInt8Kernel(name: "qconv_64x64", rows: 64, columns: 64, threads: 128, sharedBytes: 4 * 128 * 64, hopper: false),
         CUDAInt8Kernel(name: "wgconv_128x64", rows: 128, columns: 64, threads: 256, sharedBytes: 4 * 192 * 64, hopper: true),
+        CUDAInt8Kernel(name: "wgconv_128x64k128", rows: 128, columns: 64, threads: 256, sharedBytes: 3 * 192 * 128, hopper: true),
+        CUDAInt8Kernel(name: "wgconv_128x64k128s4", rows: 128, columns: 64, threads: 256, sharedBytes: 4 * 192 * 128, hopper: true),
         CUDAInt8Kernel(name: "wgconv_128x128", rows: 128, columns: 128, threads: 256, sharedBytes: 4 * 256 * 64, hopper: true),
         CUDAInt8Kernel(name: "wgconv_128x128s6", rows: 128, columns: 128, threads: 256, sharedBytes: 6 * 256 * 64, hopper: true),
         CUDAInt8Kernel(name: "wgconv_128x128k128", rows: 128, columns: 128, threads: 256, sharedBytes: 3 * 256 * 128, hopper: true),
@@ -432,6 +434,8 @@ extern "C" __global__ void __launch_bounds__(256) NAME(const signed char *x, con
     wgconv_k<BN, ST, KB>(x, w, scale, bias, z, slope, y, g, act, alpha, beta, residualBefore, outInt8, outInv, \
                          QAffine{y2, scale2, shift2, q2}); }
 WGCONV_ENTRY(wgconv_128x64, 64, 4, 64)
+WGCONV_ENTRY(wgconv_128x64k128, 64, 3, 128)
+WGCONV_ENTRY(wgconv_128x64k128s4, 64, 4, 128)
 WGCONV_ENTRY(wgconv_128x128, 128, 4, 64)
 WGCONV_ENTRY(wgconv_128x128s6, 128, 6, 64)
 WGCONV_ENTRY(wgconv_128x128k128, 128, 3, 128)

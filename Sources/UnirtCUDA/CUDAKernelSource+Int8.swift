@@ -3,7 +3,8 @@
 /// Implicit-GEMM convolution on tensor cores: NHWC s8 activations (zero point 0),
 /// s8 weights in [K][R][S][C] order, int32 accumulation, and a float epilogue that
 /// applies the per-output-channel scale `s_x · s_w[k]`, bias, residual (fp16 NHWC),
-/// activation, then stores s8 on the next layer's grid or fp16. Rows of the GEMM are
+/// activation, then stores s8 on the next layer's grid or fp16 — and, beside fp16, optionally the
+/// per-channel affine map of that fp16 value on an s8 grid (a BatchNormalization folded in). Rows of the GEMM are
 /// output pixels, columns output channels, the reduction runs over (r, s, c) in
 /// 16-byte chunks (C is a multiple of 16), loaded with cp.async into a multi-stage
 /// ring of XOR-swizzled shared-memory tiles; out-of-image taps are zero-filled.
@@ -11,6 +12,9 @@
 /// - `qconv_BMxBN` (sm_80+): warp-level `mma.sync` m16n8k32, fragments by `ldmatrix`.
 /// - `wgconv_128xBN[...]` (sm_90a): warpgroup `wgmma` m64nBNk32 reading both operands
 ///   straight from shared memory through 64- or 128-byte swizzle descriptors.
+///
+/// Both epilogues stage the block's fp32 tile in the (then idle) shared-memory ring and read
+/// the residual and write the outputs 8 channels (16 or 8 bytes) of a pixel at a time.
 ///
 /// Products are exact in int32, so every variant gives the same accumulator as the
 /// reference; which one a layer uses is decided by timing at plan build time.
@@ -21,6 +25,8 @@ extension CUDAKernelSource {
         CUDAInt8Kernel(name: "qconv_128x64", rows: 128, columns: 64, threads: 256, sharedBytes: 4 * 192 * 64, hopper: false),
         CUDAInt8Kernel(name: "qconv_64x64", rows: 64, columns: 64, threads: 128, sharedBytes: 4 * 128 * 64, hopper: false),
         CUDAInt8Kernel(name: "wgconv_128x64", rows: 128, columns: 64, threads: 256, sharedBytes: 4 * 192 * 64, hopper: true),
+        CUDAInt8Kernel(name: "wgconv_128x64k128", rows: 128, columns: 64, threads: 256, sharedBytes: 3 * 192 * 128, hopper: true),
+        CUDAInt8Kernel(name: "wgconv_128x64k128s4", rows: 128, columns: 64, threads: 256, sharedBytes: 4 * 192 * 128, hopper: true),
         CUDAInt8Kernel(name: "wgconv_128x128", rows: 128, columns: 128, threads: 256, sharedBytes: 4 * 256 * 64, hopper: true),
         CUDAInt8Kernel(name: "wgconv_128x128s6", rows: 128, columns: 128, threads: 256, sharedBytes: 6 * 256 * 64, hopper: true),
         CUDAInt8Kernel(name: "wgconv_128x128k128", rows: 128, columns: 128, threads: 256, sharedBytes: 3 * 256 * 128, hopper: true),
@@ -69,27 +75,87 @@ __device__ __forceinline__ half_t f2h(float v) { half_t h; asm("cvt.rn.f16.f32 %
 __device__ __forceinline__ int q8(float v) { return (int)fminf(fmaxf(rintf(v), -128.f), 127.f); }
 
 
-// One output channel pair of one pixel: residual, activation, then s8 (× outInv) or fp16.
-__device__ __forceinline__ void qstore(void *y, const half_t *z, i64 o, float v0, float v1, float p0, float p1, int act,
-                                       float alpha, float beta, int residualBefore, int outInt8, float outInv) {
-    float z0 = 0.f, z1 = 0.f;
-    if (z) { unsigned zz = *(const unsigned *)(z + o); z0 = h2f((half_t)(zz & 0xffff)); z1 = h2f((half_t)(zz >> 16)); }
-    if (residualBefore) { v0 += z0; v1 += z1; }
+// act: 0 none, 1 relu, 4 leaky (alpha), 5 clip (alpha, beta), 16 prelu (slope p).
+__device__ __forceinline__ float qact(float v, int act, float alpha, float beta, float p) {
     switch (act) {
-    case 1: v0 = fmaxf(v0, 0.f); v1 = fmaxf(v1, 0.f); break;
-    case 4: v0 = v0 >= 0.f ? v0 : alpha * v0; v1 = v1 >= 0.f ? v1 : alpha * v1; break;
-    case 5: v0 = fminf(fmaxf(v0, alpha), beta); v1 = fminf(fmaxf(v1, alpha), beta); break;
-    case 16: v0 = v0 >= 0.f ? v0 : p0 * v0; v1 = v1 >= 0.f ? v1 : p1 * v1; break;
-    default: break;
-    }
-    if (!residualBefore) { v0 += z0; v1 += z1; }
-    if (outInt8) {
-        unsigned short q = (unsigned short)((q8(v0 * outInv) & 0xff) | ((q8(v1 * outInv) & 0xff) << 8));
-        *(unsigned short *)((signed char *)y + o) = q;
-    } else {
-        *(unsigned *)((half_t *)y + o) = (unsigned)f2h(v0) | ((unsigned)f2h(v1) << 16);
+    case 1: return fmaxf(v, 0.f);
+    case 4: return v >= 0.f ? v : alpha * v;
+    case 5: return fminf(fmaxf(v, alpha), beta);
+    case 16: return v >= 0.f ? v : p * v;
+    default: return v;
     }
 }
+
+// A second output beside an fp16 one: the per-channel affine map of the stored fp16 value, on the s8 grid of
+// q2 (a BatchNormalization whose output only int8 layers read), rounded as `channel_affine_s8` rounds it.
+struct QAffine { signed char *y; const float *scale, *shift; float q; };
+
+// Where acc · scale + bias of (row, col) lies in the epilogue's fp32 tile: rows of BN floats, 8-float groups
+// XOR-swizzled by row, so that a half-warp's 64-bit stores of an MMA fragment (4 rows × 8 floats) hit 32 banks.
+template <int BN> __device__ __forceinline__ int tile_at(int row, int col) { return row * BN + (col ^ ((row & 3) << 3)); }
+
+// The second half of the int8 epilogue, after the block's BM × BN tile of acc · scale + bias went to shared memory:
+// residual, activation, then s8 (× outInv) or fp16 (and s8 through `a2`), 8 channels of one pixel per thread and
+// pass, so that the residual is read and the outputs written in 16-byte (fp16) or 8-byte (s8) pieces. The residuals
+// of all passes are loaded first, to have them in flight together. K is a multiple of 8.
+template <int BM, int BN, int T>
+__device__ __forceinline__ void qepilogue(const float *tile, int bm, int bn, int M, int K, const half_t *z,
+                                          const float *slope, void *y, int act, float alpha, float beta,
+                                          int residualBefore, int outInt8, float outInv, const QAffine &a2) {
+    constexpr int CPR8 = BN / 8, RPASS = T / CPR8, PASSES = BM / RPASS;
+    const int c8 = (threadIdx.x % CPR8) * 8, k8 = bn + c8, row0 = threadIdx.x / CPR8;
+    if (k8 >= K) return;
+    uint4 zr[PASSES];
+#pragma unroll
+    for (int i = 0; i < PASSES; ++i) {
+        const int m = bm + row0 + i * RPASS;
+        zr[i] = z && m < M ? *(const uint4 *)(z + (i64)m * K + k8) : make_uint4(0u, 0u, 0u, 0u);
+    }
+    float p[8], s2[8], t2[8];
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+        p[i] = slope ? slope[k8 + i] : 0.f;
+        s2[i] = a2.y ? a2.scale[k8 + i] : 0.f;
+        t2[i] = a2.y ? a2.shift[k8 + i] : 0.f;
+    }
+#pragma unroll
+    for (int pass = 0; pass < PASSES; ++pass) {
+        const int row = row0 + pass * RPASS, m = bm + row;
+        if (m >= M) break;
+        const float4 *src = (const float4 *)(tile + tile_at<BN>(row, c8));
+        const float4 lo = src[0], hi = src[1];
+        float v[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
+        const unsigned zw[4] = {zr[pass].x, zr[pass].y, zr[pass].z, zr[pass].w};
+#pragma unroll
+        for (int i = 0; i < 8; ++i) {
+            // Without a residual this adds +0 (−0 becomes +0), as the pair-wise epilogue before it did.
+            const float zi = h2f((half_t)(i & 1 ? zw[i >> 1] >> 16 : zw[i >> 1] & 0xffff));
+            if (residualBefore) v[i] += zi;
+            v[i] = qact(v[i], act, alpha, beta, p[i]);
+            if (!residualBefore) v[i] += zi;
+        }
+        const i64 o = (i64)m * K + k8;
+        if (outInt8) {
+            unsigned q[2] = {0u, 0u};
+#pragma unroll
+            for (int i = 0; i < 8; ++i) q[i >> 2] |= ((unsigned)q8(v[i] * outInv) & 0xffu) << (8 * (i & 3));
+            *(uint2 *)((signed char *)y + o) = make_uint2(q[0], q[1]);
+            continue;
+        }
+        half_t h[8];
+#pragma unroll
+        for (int i = 0; i < 8; ++i) h[i] = f2h(v[i]);
+        *(uint4 *)((half_t *)y + o) = make_uint4((unsigned)h[0] | ((unsigned)h[1] << 16), (unsigned)h[2] | ((unsigned)h[3] << 16),
+                                                 (unsigned)h[4] | ((unsigned)h[5] << 16), (unsigned)h[6] | ((unsigned)h[7] << 16));
+        if (a2.y) {
+            unsigned q[2] = {0u, 0u};
+#pragma unroll
+            for (int i = 0; i < 8; ++i) q[i >> 2] |= ((unsigned)(int)q8f(h2f(h[i]) * s2[i] + t2[i], a2.q) & 0xffu) << (8 * (i & 3));
+            *(uint2 *)(a2.y + o) = make_uint2(q[0], q[1]);
+        }
+    }
+}
+
 // y = act(acc · scale[k] + bias[k] (+ z)) (+ z), stored as s8 (× outInv) or fp16.
 // act: 0 none, 1 relu, 4 leaky (alpha), 5 clip (alpha, beta), 16 prelu (slope[k]).
 template <int BM, int BN, int WM, int WN, int STAGES>
@@ -97,10 +163,11 @@ __device__ __forceinline__ void qconv_k(const signed char *__restrict__ x, const
                                         const float *__restrict__ scale, const float *__restrict__ bias,
                                         const half_t *__restrict__ z, const float *__restrict__ slope, void *y,
                                         QGeom g64, int act, float alpha, float beta, int residualBefore,
-                                        int outInt8, float outInv) {
+                                        int outInt8, float outInv, QAffine a2) {
     constexpr int T = WM * WN * 32;
     constexpr int MT = BM / WM / 16, NT = BN / WN / 8;
     constexpr int APT = BM * 4 / T, BPT = BN * 4 / T;
+    static_assert(STAGES * (BM + BN) * 64 >= BM * BN * 4, "the epilogue's fp32 tile must fit in the ring");
     extern __shared__ __align__(128) unsigned char smem[];
     unsigned char *sA = smem, *sB = smem + STAGES * BM * 64;
     const int H = (int)g64.H, W = (int)g64.W, C = (int)g64.C, K = (int)g64.K, OH = (int)g64.OH, OW = (int)g64.OW;
@@ -176,32 +243,35 @@ __device__ __forceinline__ void qconv_k(const signed char *__restrict__ x, const
         }
     }
     cp_async_wait<0>();
+    __syncthreads();  // the ring is free: it takes the fp32 tile
 
+    float *tile = (float *)smem;
     const int gq = lane >> 2, tq = lane & 3;
 #pragma unroll
     for (int j = 0; j < NT; ++j) {
-        int k = bn + wn0 + j * 8 + tq * 2;
+        const int col = wn0 + j * 8 + tq * 2, k = bn + col;
         if (k >= K) continue;
-        float sc0 = scale[k], sc1 = scale[k + 1];
-        float b0 = bias ? bias[k] : 0.f, b1 = bias ? bias[k + 1] : 0.f;
-        float p0 = slope ? slope[k] : 0.f, p1 = slope ? slope[k + 1] : 0.f;
+        const float sc0 = scale[k], sc1 = scale[k + 1];
+        const float b0 = bias ? bias[k] : 0.f, b1 = bias ? bias[k + 1] : 0.f;
 #pragma unroll
         for (int i = 0; i < MT; ++i)
 #pragma unroll
             for (int hrow = 0; hrow < 2; ++hrow) {
-                int m = bm + wm0 + i * 16 + gq + hrow * 8;
-                if (m >= M) continue;
-                qstore(y, z, (i64)m * K + k, (float)acc[i][j][hrow * 2] * sc0 + b0, (float)acc[i][j][hrow * 2 + 1] * sc1 + b1,
-                       p0, p1, act, alpha, beta, residualBefore, outInt8, outInv);
+                const int row = wm0 + i * 16 + gq + hrow * 8;
+                *(float2 *)(tile + tile_at<BN>(row, col)) =
+                    make_float2((float)acc[i][j][hrow * 2] * sc0 + b0, (float)acc[i][j][hrow * 2 + 1] * sc1 + b1);
             }
     }
+    __syncthreads();
+    qepilogue<BM, BN, T>(tile, bm, bn, M, K, z, slope, y, act, alpha, beta, residualBefore, outInt8, outInv, a2);
 }
 
 #define QCONV_ENTRY(NAME, BM, BN, WM, WN, ST) \
 extern "C" __global__ void __launch_bounds__(WM * WN * 32) NAME(const signed char *x, const signed char *w, const float *scale, \
     const float *bias, const half_t *z, const float *slope, void *y, QGeom g, int act, float alpha, float beta, \
-    int residualBefore, int outInt8, float outInv) { \
-    qconv_k<BM, BN, WM, WN, ST>(x, w, scale, bias, z, slope, y, g, act, alpha, beta, residualBefore, outInt8, outInv); }
+    int residualBefore, int outInt8, float outInv, signed char *y2, const float *scale2, const float *shift2, float q2) { \
+    qconv_k<BM, BN, WM, WN, ST>(x, w, scale, bias, z, slope, y, g, act, alpha, beta, residualBefore, outInt8, outInv, \
+                                QAffine{y2, scale2, shift2, q2}); }
 QCONV_ENTRY(qconv_128x128, 128, 128, 2, 4, 4)
 QCONV_ENTRY(qconv_128x64, 128, 64, 4, 2, 4)
 QCONV_ENTRY(qconv_64x64, 64, 64, 2, 2, 4)
@@ -272,8 +342,9 @@ __device__ __forceinline__ void wgconv_k(const signed char *__restrict__ x, cons
                                          const float *__restrict__ scale, const float *__restrict__ bias,
                                          const half_t *__restrict__ z, const float *__restrict__ slope, void *y,
                                          QGeom g64, int act, float alpha, float beta, int residualBefore,
-                                         int outInt8, float outInv) {
+                                         int outInt8, float outInv, QAffine a2) {
     constexpr int BM = 128, T = 256, CPR = KB / 16, RPP = T / CPR, APT = BM / RPP, BPT = BN / RPP, D = STAGES - 2;
+    static_assert(STAGES * (BM + BN) * KB >= BM * BN * 4, "the epilogue's fp32 tile must fit in the ring");
     extern __shared__ __align__(128) unsigned char smem[];
     unsigned char *sA = smem, *sB = smem + STAGES * BM * KB;
     const int H = (int)g64.H, W = (int)g64.W, C = (int)g64.C, K = (int)g64.K, OH = (int)g64.OH, OW = (int)g64.OW;
@@ -337,31 +408,34 @@ __device__ __forceinline__ void wgconv_k(const signed char *__restrict__ x, cons
 #pragma unroll
     for (int i = 0; i < BN / 2; ++i) reg_fence(acc[i]);
     cp_async_wait<0>();
+    __syncthreads();  // both warpgroups are done with the ring: it takes the fp32 tile
 
+    float *tile = (float *)smem;
     const int gq = lane >> 2, tq = lane & 3;
-    const int mrow = bm + wg * 64 + (warp & 3) * 16 + gq;
+    const int trow = wg * 64 + (warp & 3) * 16 + gq;
 #pragma unroll
     for (int j = 0; j < BN / 8; ++j) {
-        int k = bn + j * 8 + tq * 2;
+        const int col = j * 8 + tq * 2, k = bn + col;
         if (k >= K) continue;
-        float sc0 = scale[k], sc1 = scale[k + 1];
-        float b0 = bias ? bias[k] : 0.f, b1 = bias ? bias[k + 1] : 0.f;
-        float p0 = slope ? slope[k] : 0.f, p1 = slope ? slope[k + 1] : 0.f;
+        const float sc0 = scale[k], sc1 = scale[k + 1];
+        const float b0 = bias ? bias[k] : 0.f, b1 = bias ? bias[k + 1] : 0.f;
 #pragma unroll
-        for (int hrow = 0; hrow < 2; ++hrow) {
-            int m = mrow + hrow * 8;
-            if (m >= M) continue;
-            qstore(y, z, (i64)m * K + k, (float)acc[j * 4 + hrow * 2] * sc0 + b0, (float)acc[j * 4 + hrow * 2 + 1] * sc1 + b1,
-                   p0, p1, act, alpha, beta, residualBefore, outInt8, outInv);
-        }
+        for (int hrow = 0; hrow < 2; ++hrow)
+            *(float2 *)(tile + tile_at<BN>(trow + hrow * 8, col)) =
+                make_float2((float)acc[j * 4 + hrow * 2] * sc0 + b0, (float)acc[j * 4 + hrow * 2 + 1] * sc1 + b1);
     }
+    __syncthreads();
+    qepilogue<BM, BN, T>(tile, bm, bn, M, K, z, slope, y, act, alpha, beta, residualBefore, outInt8, outInv, a2);
 }
 #define WGCONV_ENTRY(NAME, BN, ST, KB) \
 extern "C" __global__ void __launch_bounds__(256) NAME(const signed char *x, const signed char *w, const float *scale, \
     const float *bias, const half_t *z, const float *slope, void *y, QGeom g, int act, float alpha, float beta, \
-    int residualBefore, int outInt8, float outInv) { \
-    wgconv_k<BN, ST, KB>(x, w, scale, bias, z, slope, y, g, act, alpha, beta, residualBefore, outInt8, outInv); }
+    int residualBefore, int outInt8, float outInv, signed char *y2, const float *scale2, const float *shift2, float q2) { \
+    wgconv_k<BN, ST, KB>(x, w, scale, bias, z, slope, y, g, act, alpha, beta, residualBefore, outInt8, outInv, \
+                         QAffine{y2, scale2, shift2, q2}); }
 WGCONV_ENTRY(wgconv_128x64, 64, 4, 64)
+WGCONV_ENTRY(wgconv_128x64k128, 64, 3, 128)
+WGCONV_ENTRY(wgconv_128x64k128s4, 64, 4, 128)
 WGCONV_ENTRY(wgconv_128x128, 128, 4, 64)
 WGCONV_ENTRY(wgconv_128x128s6, 128, 6, 64)
 WGCONV_ENTRY(wgconv_128x128k128, 128, 3, 128)

@@ -26,6 +26,8 @@ extension CUDAPlan {
         int8Cores = Set(nodes.filter { nhwc.contains($0.outputs.first ?? "") && runsOnInt8Cores($0, info: info, constant: constant) }
             .map(\.name))
         int8Chains = Self.int8Chains(nodes, int8Cores: int8Cores, graphOutputs: graphOutputs, nhwcValues: nhwc, info: info)
+        int8EpilogueBatchNorms = Self.int8EpilogueAffines(nodes, int8Cores: int8Cores, int8Chains: int8Chains, nhwcValues: nhwc,
+                                                          info: info, constant: constant)
 
         // Activations: every non-constant value; aliases share their root, except a
         // reshape of an NHWC tensor, which is a transposing copy into NCHW.
@@ -60,6 +62,8 @@ extension CUDAPlan {
         for (s, node) in nodes.enumerated() {
             for v in node.inputs { touch(v, s) }
             for v in node.outputs { touch(v, s) }
+            // A BatchNormalization's output written by this convolution's epilogue lives from here.
+            if let bn = int8EpilogueBatchNorms[node.name] { touch(bn.outputs[0], s) }
         }
         for o in graph.outputs { touch(o.name, nodes.count) }
         let roots = first.keys.sorted()
@@ -254,11 +258,13 @@ extension CUDAPlan {
             guard node.inputs.count == 2 else { throw refuse("only two inputs are supported") }
             return try binary(node.op == .max ? .max : .min)
         case .batchNormalization:
-            guard let sc = constant(input(1)), let b = constant(input(2)), let m = constant(input(3)),
-                  let v = constant(input(4)) else { throw refuse("scale, B, mean and var must be constant") }
-            let eps = try node.float("epsilon", default: 1e-5)
-            let s = zip(sc.floats, v.floats).map { $0 / ($1 + eps).squareRoot() }
-            let t = (0..<s.count).map { b.floats[$0] - m.floats[$0] * s[$0] }
+            if let conv = int8EpilogueBatchNorms.first(where: { $0.value.name == node.name })?.key {
+                return "in the epilogue of \(conv) → s8"
+            }
+            guard let affine = Self.batchNormAffine(node, constant: constant) else {
+                throw refuse("scale, B, mean and var must be constant")
+            }
+            let (s, t) = affine
             let x = info(input(0)).shape
             let hw = nhwcOut ? 1 : x.dropFirst(2).reduce(1, *)
             if let q = int8Chains[out], nhwcOut, x[1] % 8 == 0, n < 1 << 32 {

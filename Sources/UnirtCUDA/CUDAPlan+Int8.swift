@@ -62,6 +62,39 @@ extension CUDAPlan {
         return chains
     }
 
+    /// BatchNormalizations that the epilogue of an int8-core convolution writes as a second
+    /// output, by convolution name: the BatchNormalization reads the convolution's output
+    /// (stored fp16, NHWC: it has other readers, such as a residual), has constant
+    /// parameters, and its output is an s8 chain value (`int8Chains`). The epilogue applies
+    /// the per-channel affine map to the fp16 value it stores and rounds onto the chain's
+    /// grid, as `channel_affine_s8` would, so the separate pass over the tensor disappears.
+    /// One BatchNormalization per convolution (the first in node order).
+    public static func int8EpilogueAffines(_ nodes: [Node], int8Cores: Set<String>, int8Chains: [String: Float],
+                                           nhwcValues: Set<String>, info: (String) -> ValueInfo,
+                                           constant: (String) -> Tensor?) -> [String: Node] {
+        var producer: [String: Node] = [:]
+        for n in nodes where int8Cores.contains(n.name) { if let y = n.outputs.first { producer[y] = n } }
+        var folded: [String: Node] = [:]
+        for bn in nodes where bn.op == .batchNormalization {
+            guard let x = bn.inputs.first, let y = bn.outputs.first, let conv = producer[x], folded[conv.name] == nil,
+                  int8Chains[x] == nil, int8Chains[y] != nil, nhwcValues.contains(x), nhwcValues.contains(y),
+                  info(x).shape == info(y).shape, batchNormAffine(bn, constant: constant) != nil else { continue }
+            folded[conv.name] = bn
+        }
+        return folded
+    }
+
+    /// The per-channel scale and shift of an inference BatchNormalization with constant
+    /// parameters: y = x · s + t, s = γ / √(var + ε), t = β − mean · s.
+    static func batchNormAffine(_ node: Node, constant: (String) -> Tensor?) -> (scale: [Float], shift: [Float])? {
+        guard node.inputs.count >= 5, let sc = constant(node.inputs[1]), let b = constant(node.inputs[2]),
+              let m = constant(node.inputs[3]), let v = constant(node.inputs[4]),
+              let eps = try? node.float("epsilon", default: 1e-5) else { return nil }
+        let s = zip(sc.floats, v.floats).map { $0 / ($1 + eps).squareRoot() }
+        let t = (0..<s.count).map { b.floats[$0] - m.floats[$0] * s[$0] }
+        return (s, t)
+    }
+
     /// Lowers an int8-core convolution: weights quantized per output channel into
     /// [K][R][S][C] s8, the input taken as s8 (chained) or quantized, then the kernel
     /// variant that runs fastest here (timed like cuDNN's algorithms).
@@ -86,6 +119,13 @@ extension CUDAPlan {
         let outScale = int8Chains[out]
         let yPtr = try physical(out)
         let xPtr = try s8Input(input(0), sx)
+        // A BatchNormalization of the output, written as s8 beside it (`int8EpilogueAffines`).
+        var second: [KernelArg] = [.ptr(0), .ptr(0), .ptr(0), .f32(1)]
+        let bn = int8EpilogueBatchNorms[node.name]
+        if let bn, let q = int8Chains[bn.outputs[0]], let affine = Self.batchNormAffine(bn, constant: constant) {
+            second = [.ptr(try physical(bn.outputs[0])), .ptr(try upload(floats: affine.scale, f32: true)),
+                      .ptr(try upload(floats: affine.shift, f32: true)), .f32(q)]
+        }
         let m = y[0] * y[2] * y[3]
         let geometry: [Int64] = [x[0], x[2], x[3], c, k, y[2], y[3], r, s, win.strides[0], win.strides[1],
                                  win.padsBegin[0], win.padsBegin[1], win.dilations[0], win.dilations[1], m, r * s * c].map { Int64($0) }
@@ -100,7 +140,7 @@ extension CUDAPlan {
         for kern in candidates {
             let args = KernelArgs([.ptr(xPtr), .ptr(wPtr), .ptr(scalePtr), .ptr(biasPtr), .ptr(z), .ptr(slopePtr), .ptr(yPtr),
                                    .i64s(geometry), .i32(Self.int8Activations[a.kind]!), .f32(a.alpha), .f32(a.beta),
-                                   .i32(before), .i32(outScale != nil ? 1 : 0), .f32(outScale.map { 1 / $0 } ?? 1)])
+                                   .i32(before), .i32(outScale != nil ? 1 : 0), .f32(outScale.map { 1 / $0 } ?? 1)] + second)
             argPacks.append(args)
             let f = module.function(kern.name)
             let blocks = (m + kern.rows - 1) / kern.rows * ((k + kern.columns - 1) / kern.columns)
@@ -120,7 +160,7 @@ extension CUDAPlan {
             }
         }
         guard !bestName.isEmpty else { throw CUDAError(.unsupported, "\(node.opType) '\(node.name)': no int8 kernel for this GPU") }
-        let io = outScale != nil ? "s8 → s8" : "s8 → fp16"
+        let io = outScale != nil ? "s8 → s8" : bn.map { "s8 → fp16 + \($0.name) s8" } ?? "s8 → fp16"
         return "int8 \(bestName) (\(io))" + (timings.count > 1 ? " [" + timings.joined(separator: ", ") + " ms]" : "")
     }
 

@@ -82,6 +82,9 @@ public final class CUDAPlan: @unchecked Sendable {
     /// Int8 plans: convolutions on the int8 tensor-core kernels, and the values between them stored as s8, with their scale.
     var int8Cores: Set<String> = []
     var int8Chains: [String: Float] = [:]
+    /// Int8 plans: BatchNormalizations written by the epilogue of the int8-core convolution
+    /// whose output they read (see `int8EpilogueAffines`), by convolution name.
+    var int8EpilogueBatchNorms: [String: Node] = [:]
     /// BatchNormalizations folded into the convolution after them, by convolution name.
     var preConvFolds: [String: CUDAPreConvFold] = [:]
     /// Memory that kernel argument packs point into, kept alive with the plan.

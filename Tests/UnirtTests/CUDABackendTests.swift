@@ -50,6 +50,7 @@ final class CUDABackendTests: XCTestCase {
             // The shared-memory ring: stages × (rows + columns) × row bytes.
             XCTAssertEqual(k.sharedBytes % ((k.rows + k.columns) * 64), 0, k.name)
             XCTAssertLessThanOrEqual(k.sharedBytes, 99 << 10, "\(k.name) needs more shared memory than sm_86/89 give a block")
+            if k.hopper { XCTAssertGreaterThanOrEqual(k.sharedBytes, k.rows * k.columns * 4, "\(k.name): the epilogue's fp32 tile") }
         }
     }
 
@@ -114,6 +115,44 @@ final class CUDABackendTests: XCTestCase {
         XCTAssertNil(CUDAPlan.int8Chains([bn, c1, c2, c4, c8], int8Cores: cores.union(["c8"]), graphOutputs: [], nhwcValues: all,
                                          info: info)["c"])
         XCTAssertNil(CUDAPlan.int8Chains([bn, c1], int8Cores: cores, graphOutputs: [], nhwcValues: [], info: info)["a"])
+    }
+
+    /// Which BatchNormalizations an int8-core convolution's epilogue writes as a second, s8 output.
+    func testInt8EpilogueBatchNorms() {
+        let shape = [1, 16, 8, 8]
+        func info(_ n: String) -> ValueInfo { ValueInfo(dtype: .f32, shape: shape) }
+        var consts: [String: Tensor] = [:]
+        for p in ["s", "t", "m", "v"] { consts[p] = Tensor(shape: [16], floats: [Float](repeating: 0.5, count: 16)) }
+        func constant(_ n: String) -> Tensor? { consts[n] }
+        func conv(_ name: String, _ x: String, _ y: String, residual: String = "") -> Node {
+            Node(name: name, op: .fusedConv, inputs: [x, "w", "", residual], outputs: [y],
+                 attributes: ["input_scale": .float(0.1), "pads": .ints([1, 1, 1, 1])], opset: 1)
+        }
+        func bn(_ name: String, _ x: String, _ y: String, mean: String = "m") -> Node {
+            Node(name: name, op: .batchNormalization, inputs: [x, "s", "t", mean, "v"], outputs: [y], opset: 15)
+        }
+        // An IResNet block: c1's output b is a residual of c3 and, through bn2, c2's s8 input.
+        let nodes = [conv("c1", "a", "b"), bn("bn2", "b", "g"), conv("c2", "g", "d"), conv("c3", "d", "e", residual: "b"),
+                     bn("bn3", "e", "h"), conv("c4", "h", "i"),
+                     bn("bn4", "i", "j"), conv("c5", "j", "k"), bn("bn5", "i", "l"), conv("c6", "l", "o"),
+                     bn("bn6", "x", "p"), conv("c7", "p", "q"),
+                     conv("c8", "q", "r"), bn("bn7", "r", "u"), Node(name: "relu", op: .relu, inputs: ["u"], outputs: ["uu"], opset: 14),
+                     conv("c9", "uu", "vv"), bn("bn8", "vv", "ww", mean: "m_var"), conv("c10", "ww", "xx")]
+        let cores: Set<String> = ["c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9", "c10"]
+        let nhwc = Set(nodes.flatMap(\.outputs) + ["a", "x"])
+        let chains = CUDAPlan.int8Chains(nodes, int8Cores: cores, graphOutputs: ["o"], nhwcValues: nhwc, info: info)
+        XCTAssertNil(chains["b"])
+        XCTAssertNotNil(chains["g"])
+        let folded = CUDAPlan.int8EpilogueAffines(nodes, int8Cores: cores, int8Chains: chains, nhwcValues: nhwc, info: info,
+                                                  constant: constant).mapValues(\.name)
+        XCTAssertEqual(folded["c1"], "bn2", "the block's BatchNormalization is written by the convolution before it")
+        XCTAssertEqual(folded["c3"], "bn3")
+        XCTAssertEqual(folded["c4"], "bn4", "one BatchNormalization per convolution: the first")
+        XCTAssertNil(folded["c8"], "bn7's output is read by a Relu: not an s8 chain value")
+        XCTAssertNil(folded["c9"], "bn8's mean is not constant")
+        XCTAssertEqual(folded.count, 3, "bn6 reads a graph input, not a convolution")
+        XCTAssertTrue(CUDAPlan.int8EpilogueAffines(nodes, int8Cores: cores, int8Chains: chains, nhwcValues: [], info: info,
+                                                   constant: constant).isEmpty, "NCHW values keep the separate pass")
     }
 
     func testBroadcastGeometry() throws {

@@ -123,6 +123,16 @@ void unirt_gemm_q_im2col_row(const uint8_t *x, const unirt_conv2d_geometry *g, s
     }
 }
 
+void unirt_gemm_q_im2col_quad(const uint8_t *x, const unirt_conv2d_geometry *g, size_t k, size_t q, size_t p0,
+                              size_t cols, size_t w, uint8_t rows[4][UNIRT_GEMM_U8S8Q_NR]) {
+    const size_t kk = g->kernel_h * g->kernel_w;
+    for (size_t b = 0; b < 4; b++) {
+        const size_t row = 4 * q + b;
+        memset(rows[b], ZP, w);
+        if (row < k) unirt_gemm_q_im2col_row(x, g, row / kk, (row % kk) / g->kernel_w, row % g->kernel_w, p0, cols, rows[b]);
+    }
+}
+
 void unirt_gemm_u8s8q_pack_x_conv_generic(const uint8_t *x, const unirt_conv2d_geometry *g,
                                           size_t channels, size_t pos_begin, size_t pos_end,
                                           void *packed) {
@@ -133,13 +143,7 @@ void unirt_gemm_u8s8q_pack_x_conv_generic(const uint8_t *x, const unirt_conv2d_g
         const size_t w = unirt_gemm_q_width(np, j0), cols = n - j0 < w ? n - j0 : w;
         uint8_t *panel = (uint8_t *)packed + j0 * kq * 4;
         for (size_t q = 0; q < kq; q++) {
-            for (size_t b = 0; b < 4; b++) {
-                const size_t row = 4 * q + b;
-                memset(rows[b], ZP, w);
-                if (row < k)
-                    unirt_gemm_q_im2col_row(x, g, row / kk, (row % kk) / g->kernel_w, row % g->kernel_w,
-                                            pos_begin + j0, cols, rows[b]);
-            }
+            unirt_gemm_q_im2col_quad(x, g, k, q, pos_begin + j0, cols, w, rows);
             for (size_t c = 0; c < w; c++)
                 for (size_t b = 0; b < 4; b++) panel[(q * w + c) * 4 + b] = rows[b][c];
         }

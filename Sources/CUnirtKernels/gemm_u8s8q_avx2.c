@@ -31,20 +31,7 @@ UNIRT_AVX2_INLINE __m128i load16_u8(const uint8_t *row, size_t j, size_t cnt) {
 }
 
 UNIRT_AVX2 void unirt_gemm_u8s8q_pack_x_avx2(const uint8_t *x, size_t ld, size_t k, size_t n, void *packed) {
-    const size_t kq = unirt_gemm_kquads(k), np = unirt_gemm_round16(n);
-    for (size_t j0 = 0; j0 < np; j0 += NR) {
-        const size_t w = unirt_gemm_q_width(np, j0);
-        uint8_t *panel = (uint8_t *)packed + j0 * kq * 4;
-        for (size_t q = 0; q < kq; q++) {
-            const uint8_t *r[4];
-            for (int b = 0; b < 4; b++) r[b] = 4 * q + (size_t)b < k ? x + (4 * q + (size_t)b) * ld : NULL;
-            for (size_t v = 0; v < w; v += 16) {
-                const size_t j = j0 + v, cnt = j < n ? (n - j < 16 ? n - j : 16) : 0;
-                unirt_interleave4_u8(load16_u8(r[0], j, cnt), load16_u8(r[1], j, cnt), load16_u8(r[2], j, cnt),
-                                     load16_u8(r[3], j, cnt), panel + (q * w + v) * 4);
-            }
-        }
-    }
+    UNIRT_Q_PACK_PANELS(uint8_t, x, ld, k, n, packed, NR, load16_u8);
 }
 
 /* 16 floats of a row at columns [j, j + cnt) quantized as unirt_quantize_u8 (zero point 128). */
@@ -74,22 +61,10 @@ UNIRT_AVX2_INLINE __m128i quant16_u8(const float *row, size_t j, size_t cnt, __m
 
 UNIRT_AVX2 void unirt_gemm_u8s8q_pack_x_f32_avx2(const float *x, size_t ld, size_t k, size_t n, float scale,
                                                  void *packed) {
-    const size_t kq = unirt_gemm_kquads(k), np = unirt_gemm_round16(n);
     const __m256 s = _mm256_set1_ps(scale);
-    for (size_t j0 = 0; j0 < np; j0 += NR) {
-        const size_t w = unirt_gemm_q_width(np, j0);
-        uint8_t *panel = (uint8_t *)packed + j0 * kq * 4;
-        for (size_t q = 0; q < kq; q++) {
-            const float *r[4];
-            for (int b = 0; b < 4; b++) r[b] = 4 * q + (size_t)b < k ? x + (4 * q + (size_t)b) * ld : NULL;
-            for (size_t v = 0; v < w; v += 16) {
-                const size_t j = j0 + v, cnt = j < n ? (n - j < 16 ? n - j : 16) : 0;
-                unirt_interleave4_u8(quant16_u8(r[0], j, cnt, s), quant16_u8(r[1], j, cnt, s),
-                                     quant16_u8(r[2], j, cnt, s), quant16_u8(r[3], j, cnt, s),
-                                     panel + (q * w + v) * 4);
-            }
-        }
-    }
+#define QUANT_(row, j, cnt) quant16_u8(row, j, cnt, s)
+    UNIRT_Q_PACK_PANELS(float, x, ld, k, n, packed, NR, QUANT_);
+#undef QUANT_
 }
 
 UNIRT_AVX2 void unirt_gemm_u8s8q_pack_x_conv_avx2(const uint8_t *x, const unirt_conv2d_geometry *g,
@@ -107,16 +82,7 @@ UNIRT_AVX2 void unirt_gemm_u8s8q_pack_x_conv_avx2(const uint8_t *x, const unirt_
         const size_t w = unirt_gemm_q_width(np, j0), cols = n - j0 < w ? n - j0 : w;
         uint8_t *panel = (uint8_t *)packed + j0 * kq * 4;
         for (size_t q = 0; q < kq; q++) {
-            for (size_t b = 0; b < 4; b++) {
-                const size_t row = 4 * q + b;
-                if (row < k) {
-                    unirt_gemm_q_im2col_row(x, g, row / kk, (row % kk) / g->kernel_w, row % g->kernel_w,
-                                            pos_begin + j0, cols, rows[b]);
-                    if (cols < w) memset(rows[b] + cols, ZP, w - cols);
-                } else {
-                    memset(rows[b], ZP, w);
-                }
-            }
+            unirt_gemm_q_im2col_quad(x, g, k, q, pos_begin + j0, cols, w, rows);
             for (size_t v = 0; v < w; v += 16)
                 unirt_interleave4_u8(_mm_loadu_si128((const __m128i *)(rows[0] + v)),
                                      _mm_loadu_si128((const __m128i *)(rows[1] + v)),

@@ -17,6 +17,9 @@ static inline size_t unirt_gemm_q_block_bytes(size_t k) {
 
 void unirt_gemm_q_im2col_row(const uint8_t *x, const unirt_conv2d_geometry *g, size_t c, size_t ky,
                              size_t kx, size_t p0, size_t w, uint8_t *dst);
+/* The 4 im2col rows of quad q (rows 4q..4q+3 of K; 128 past K and past cols), positions [p0, p0 + cols). */
+void unirt_gemm_q_im2col_quad(const uint8_t *x, const unirt_conv2d_geometry *g, size_t k, size_t q, size_t p0,
+                              size_t cols, size_t w, uint8_t rows[4][UNIRT_GEMM_U8S8Q_NR]);
 
 #define UNIRT_DECLARE_Q(ret, name, params) \
     ret name##_generic params;             \

@@ -171,4 +171,27 @@ UNIRT_AVX2_INLINE void unirt_interleave4_u8(__m128i r0, __m128i r1, __m128i r2, 
     _mm_storeu_si128((__m128i *)(dst + 48), _mm_unpackhi_epi16(b, d));
 }
 
+/* The quad layout's panel walk over a K x n matrix X (row stride ld) of element
+ * type T: for every quad of rows and 16 columns, LOAD(row, j, cnt) gives the 16
+ * u8 of one row at columns [j, j + cnt) (128 past cnt, and everywhere for a NULL
+ * row past K), and the four are interleaved into the panel. NR is the panel width. */
+#define UNIRT_Q_PACK_PANELS(T, x, ld, k, n, packed, NR, LOAD)                                              \
+    do {                                                                                                  \
+        const size_t kq_ = unirt_gemm_kquads(k), np_ = unirt_gemm_round16(n);                               \
+        for (size_t j0_ = 0; j0_ < np_; j0_ += (NR)) {                                                      \
+            const size_t w_ = unirt_gemm_q_width(np_, j0_);                                                 \
+            uint8_t *panel_ = (uint8_t *)(packed) + j0_ * kq_ * 4;                                          \
+            for (size_t q_ = 0; q_ < kq_; q_++) {                                                           \
+                const T *r_[4];                                                                             \
+                for (int b_ = 0; b_ < 4; b_++)                                                              \
+                    r_[b_] = 4 * q_ + (size_t)b_ < (k) ? (x) + (4 * q_ + (size_t)b_) * (ld) : NULL;          \
+                for (size_t v_ = 0; v_ < w_; v_ += 16) {                                                    \
+                    const size_t j_ = j0_ + v_, c_ = j_ < (n) ? ((n) - j_ < 16 ? (n) - j_ : 16) : 0;        \
+                    unirt_interleave4_u8(LOAD(r_[0], j_, c_), LOAD(r_[1], j_, c_), LOAD(r_[2], j_, c_),      \
+                                         LOAD(r_[3], j_, c_), panel_ + (q_ * w_ + v_) * 4);                 \
+                }                                                                                           \
+            }                                                                                               \
+        }                                                                                                   \
+    } while (0)
+
 #endif

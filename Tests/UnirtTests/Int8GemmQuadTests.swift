@@ -35,6 +35,21 @@ final class Int8GemmQuadTests: XCTestCase {
         deinit { pointer.deallocate() }
     }
 
+    /// W (m × k s8) and X (k × n u8) packed in the quad layout, and the reference W · (X − 128).
+    func packed(_ w: [Int8], _ x: [UInt8], m: Int, k: Int, n: Int) -> (pw: [UInt8], px: [UInt8], ref: [Int32]) {
+        var pw = [UInt8](repeating: 0, count: unirt_gemm_u8s8q_weights_size(m, k))
+        XCTAssertEqual(unirt_gemm_u8s8q_pack_weights(w, m, k, &pw), 0)
+        var px = [UInt8](repeating: 0, count: unirt_gemm_u8s8q_x_size(k, n))
+        unirt_gemm_u8s8q_pack_x(x, n, k, n, &px)
+        var ref = [Int32](repeating: 0, count: m * n)
+        for i in 0..<m { for j in 0..<n {
+            var acc: Int32 = 0
+            for p in 0..<k { acc += Int32(w[i * k + p]) * (Int32(x[p * n + j]) - 128) }
+            ref[i * n + j] = acc
+        } }
+        return (pw, px, ref)
+    }
+
     func maxError(_ a: [Float], _ b: [Float]) -> Float {
         zip(a, b).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
     }
@@ -50,16 +65,7 @@ final class Int8GemmQuadTests: XCTestCase {
             for (m, k, n) in cases {
                 let w = (0..<(m * k)).map { _ in Int8.random(in: -128...127, using: &rng) }
                 let x = (0..<(k * n)).map { _ in UInt8.random(in: 0...255, using: &rng) }
-                var pw = [UInt8](repeating: 0, count: unirt_gemm_u8s8q_weights_size(m, k))
-                XCTAssertEqual(unirt_gemm_u8s8q_pack_weights(w, m, k, &pw), 0)
-                var px = [UInt8](repeating: 0, count: unirt_gemm_u8s8q_x_size(k, n))
-                unirt_gemm_u8s8q_pack_x(x, n, k, n, &px)
-                var ref = [Int32](repeating: 0, count: m * n)
-                for i in 0..<m { for j in 0..<n {
-                    var acc: Int32 = 0
-                    for p in 0..<k { acc += Int32(w[i * k + p]) * (Int32(x[p * n + j]) - 128) }
-                    ref[i * n + j] = acc
-                } }
+                let (pw, px, ref) = packed(w, x, m: m, k: k, n: n)
                 var y = [Int32](repeating: -1, count: m * n)
                 let split = (m / 2) / Int(UNIRT_GEMM_U8S8Q_MR) * Int(UNIRT_GEMM_U8S8Q_MR)
                 unirt_gemm_u8s8q_compute_s32(pw, px, 0, split, k, n, &y, n)
@@ -92,10 +98,7 @@ final class Int8GemmQuadTests: XCTestCase {
             for (wv, xv) in [(Int8(-128), UInt8(255)), (127, 255), (-128, 0), (127, 0)] {
                 let m = 9, k = 1027, n = 33
                 let w = [Int8](repeating: wv, count: m * k), x = [UInt8](repeating: xv, count: k * n)
-                var pw = [UInt8](repeating: 0, count: unirt_gemm_u8s8q_weights_size(m, k))
-                _ = unirt_gemm_u8s8q_pack_weights(w, m, k, &pw)
-                var px = [UInt8](repeating: 0, count: unirt_gemm_u8s8q_x_size(k, n))
-                unirt_gemm_u8s8q_pack_x(x, n, k, n, &px)
+                let (pw, px, _) = packed(w, x, m: m, k: k, n: n)
                 var y = [Int32](repeating: 0, count: m * n)
                 unirt_gemm_u8s8q_compute_s32(pw, px, 0, m, k, n, &y, n)
                 let want = Int32(wv) * (Int32(xv) - 128) * Int32(k)
@@ -123,16 +126,7 @@ final class Int8GemmQuadTests: XCTestCase {
             for (m, k, n) in cases {
                 let w = (0..<(m * k)).map { _ in Int8.random(in: -64...63, using: &rng) }
                 let x = (0..<(k * n)).map { _ in UInt8.random(in: 0...255, using: &rng) }
-                var pw = [UInt8](repeating: 0, count: unirt_gemm_u8s8q_weights_size(m, k))
-                XCTAssertEqual(unirt_gemm_u8s8q_pack_weights(w, m, k, &pw), 0)
-                var px = [UInt8](repeating: 0, count: unirt_gemm_u8s8q_x_size(k, n))
-                unirt_gemm_u8s8q_pack_x(x, n, k, n, &px)
-                var ref = [Int32](repeating: 0, count: m * n)
-                for i in 0..<m { for j in 0..<n {
-                    var acc: Int32 = 0
-                    for p in 0..<k { acc += Int32(w[i * k + p]) * (Int32(x[p * n + j]) - 128) }
-                    ref[i * n + j] = acc
-                } }
+                let (pw, px, ref) = packed(w, x, m: m, k: k, n: n)
                 var y = [Int32](repeating: -1, count: m * n)
                 let split = (m / 2) / Int(UNIRT_GEMM_U8S8Q_MR) * Int(UNIRT_GEMM_U8S8Q_MR)
                 unirt_gemm_u8s8q7_compute_s32(pw, px, 0, split, k, n, &y, n)
@@ -155,10 +149,7 @@ final class Int8GemmQuadTests: XCTestCase {
             for (wv, xv) in [(Int8(-64), UInt8(255)), (63, 255), (-64, 0), (63, 0)] {
                 let m = 9, k = 1027, n = 33
                 let w = [Int8](repeating: wv, count: m * k), x = [UInt8](repeating: xv, count: k * n)
-                var pw = [UInt8](repeating: 0, count: unirt_gemm_u8s8q_weights_size(m, k))
-                _ = unirt_gemm_u8s8q_pack_weights(w, m, k, &pw)
-                var px = [UInt8](repeating: 0, count: unirt_gemm_u8s8q_x_size(k, n))
-                unirt_gemm_u8s8q_pack_x(x, n, k, n, &px)
+                let (pw, px, _) = packed(w, x, m: m, k: k, n: n)
                 var y = [Int32](repeating: 0, count: m * n)
                 unirt_gemm_u8s8q7_compute_s32(pw, px, 0, m, k, n, &y, n)
                 let want = Int32(wv) * (Int32(xv) - 128) * Int32(k)

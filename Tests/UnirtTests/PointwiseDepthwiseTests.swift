@@ -95,6 +95,10 @@ final class PointwiseDepthwiseTests: XCTestCase {
         // Batches split over threads mid-sample; no biases.
         cases.append(Case(n: 3, c: 7, m: 10, h: 11, w: 16, pool: true, bias1: false, bias2: false))
         cases.append(Case(n: 2, c: 32, m: 64, h: 20, w: 20))
+        // Tall narrow planes: several bands of ~1024 positions, so the ring of pointwise rows wraps.
+        cases.append(Case(c: 6, m: 10, h: 131, w: 17))
+        cases.append(Case(c: 5, m: 9, h: 97, w: 23, pool: true))
+        cases.append(Case(c: 4, m: 8, h: 150, w: 13, strides: [2, 2], pads: [1, 1, 1, 1]))
         for k in cases { try check(k) }
     }
 

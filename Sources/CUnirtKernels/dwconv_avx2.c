@@ -1,9 +1,16 @@
 /* AVX2/FMA direct depthwise 3x3 convolution, stride 1 or 2, dilation 1,
- * arbitrary pads. Each output row is split into a left border, a vector
- * interior where all three column taps are inside the row (8 outputs per
- * step), and a right border done with scalar taps. Rows whose taps fall in
- * the top/bottom padding simply skip those kernel rows. */
+ * arbitrary pads. Planes narrower than NARROW outputs (a face model's 28x28,
+ * 14x14 and 7x7 layers, where the borders would be most of the row) run the
+ * padded-row engine of dw3x3_rows_avx2.c: every output a vector output. Wider
+ * ones read the rows in place: each output row is split into a left border, a
+ * vector interior where all three column taps are inside the row (8 outputs
+ * per step), and a right border done with scalar taps (no copy, which costs
+ * more than two scalar outputs there). Rows whose taps fall in the top/bottom
+ * padding simply skip those kernel rows. */
 #include "simd_avx2.h"
+
+/* Output widths below this take the padded-row engine. */
+enum { NARROW = 64 };
 
 /* Scalar output at (oy, ox) of one channel, skipping padded taps. */
 static inline float dw3x3_point(const float *xc, const float *wc, const unirt_conv2d_geometry *g,
@@ -69,6 +76,11 @@ UNIRT_AVX2 void unirt_dwconv_compute_avx2(const float *x, const float *w,
     if (g->kernel_h != 3 || g->kernel_w != 3 || g->dilation_h != 1 || g->dilation_w != 1 ||
         g->stride_w > 2 || g->stride_h > 2) {
         unirt_dwconv_compute_generic(x, w, g, ep, y, cb, ce);
+        return;
+    }
+    if (g->out_w < NARROW && unirt_dw3x3_rows_supported_avx2(g)) {
+        const unirt_dw3x3_rows_job job = {.xf = x, .wf = w, .ep = ep, .yf = y};
+        unirt_dw3x3_rows_avx2(&job, g, cb, ce);
         return;
     }
     const size_t plane_in = g->in_h * g->in_w, plane_out = g->out_h * g->out_w;

@@ -55,6 +55,29 @@ void unirt_quantize_u8_generic(const float *x, uint8_t *y, size_t count, float s
 void unirt_quantize_u8_avx2(const float *x, uint8_t *y, size_t count, float scale,
                             int32_t zero_point);
 
+/* One 3x3 depthwise call for the AVX2 padded-row engine (dw3x3_rows_avx2.c): float
+ * input (xf) or u8 input with zero point (xq, zp); float (wf) or int8 (wq) weights;
+ * sums times channel_scale[c] (NULL: 1), then the epilogue; float output (yf) or u8
+ * requantized with out_scale / out_zp (yq). */
+typedef struct {
+    const float *xf;
+    const uint8_t *xq;
+    int32_t zp;
+    const float *wf;
+    const int8_t *wq;
+    const float *channel_scale;
+    const unirt_epilogue *ep;
+    float *yf;
+    uint8_t *yq;
+    float out_scale;
+    int32_t out_zp;
+} unirt_dw3x3_rows_job;
+
+/* 1 when the engine takes the geometry: 3x3, dilation 1, equal strides 1 or 2, rows up to 2048 outputs. */
+int unirt_dw3x3_rows_supported_avx2(const unirt_conv2d_geometry *g);
+/* Channels [cb, ce) of one sample. */
+void unirt_dw3x3_rows_avx2(const unirt_dw3x3_rows_job *job, const unirt_conv2d_geometry *g, size_t cb, size_t ce);
+
 /* Per-ISA entry points (same contracts as the public dispatchers). */
 #define UNIRT_DECLARE_BOTH(ret, name, params) \
     ret name##_generic params;                \

@@ -182,6 +182,10 @@ def measure(m: dict, threads: int, rounds: int, iterations: int) -> dict:
     int8 = med["unirt_int8"]
     ratios = {"int8_vs_unirt_fp32": med["unirt_fp32"] / int8, "int8_vs_ort_int8": med["ort_int8"] / int8,
               "int8_vs_ort_fp32": med["ort_fp32"] / int8, "unirt_fp32_vs_ort_fp32": med["ort_fp32"] / med["unirt_fp32"]}
+    # Each round's four measurements ran back to back; on a shared machine whose speed drifts
+    # between states, the median of the per-round ratios is the steadier comparison.
+    rr = lambda a, b: float(statistics.median(x / y for x, y in zip(per_round[a], per_round[b])))
+    round_ratios = {"int8_vs_unirt_fp32": rr("unirt_fp32", "unirt_int8"), "int8_vs_ort_int8": rr("ort_int8", "unirt_int8")}
     layers = {}
     try:
         info = json.loads(sh([unirt(), "inspect", m["plans"]["int8"], "--json"]))
@@ -190,7 +194,8 @@ def measure(m: dict, threads: int, rounds: int, iterations: int) -> dict:
             layers = {"int8": sum(1 for v in prec.values() if v == "int8"), "fp32": sum(1 for v in prec.values() if v != "int8")}
     except SystemExit:
         pass
-    return {"median_ms": med, "ratios": ratios, "rounds_ms": per_round, "int8_layers": layers}
+    return {"median_ms": med, "ratios": ratios, "round_ratio_medians": round_ratios, "rounds_ms": per_round,
+            "int8_layers": layers}
 
 
 def markdown(res: dict) -> str:
@@ -199,8 +204,8 @@ def markdown(res: dict) -> str:
              f"ONNX Runtime {res['machine']['onnxruntime']}; CPU features: {res['machine'].get('flags', '')}.", "",
              f"Command: `{res['command']}` — {res['threads']} threads, {res['rounds']} interleaved rounds of "
              f"{res['iterations']} iterations, median of round medians. unirt kernels: {res.get('unirt_isa', 'detected')}.", "",
-             "| model | unirt FP32 ms | unirt INT8 ms | ORT FP32 ms | ORT INT8 ms | INT8 vs our FP32 | INT8 vs ORT INT8 |",
-             "|---|---|---|---|---|---|---|"]
+             "| model | unirt FP32 ms | unirt INT8 ms | ORT FP32 ms | ORT INT8 ms | INT8 vs our FP32 | INT8 vs ORT INT8 | per-round medians (vs our FP32, vs ORT INT8) |",
+             "|---|---|---|---|---|---|---|---|"]
     for key in ("sface", "yunet"):
         if key not in res:
             continue
@@ -208,7 +213,9 @@ def markdown(res: dict) -> str:
         m = r["median_ms"]
         lines.append(f"| {r['label']} | {m['unirt_fp32']:.2f} | {m['unirt_int8']:.2f} | {m['ort_fp32']:.2f} | "
                      f"{m['ort_int8']:.2f} | {r['ratios']['int8_vs_unirt_fp32']:.2f}x | "
-                     f"{r['ratios']['int8_vs_ort_int8']:.2f}x |")
+                     f"{r['ratios']['int8_vs_ort_int8']:.2f}x | "
+                     + (f"{r['round_ratio_medians']['int8_vs_unirt_fp32']:.2f}x, {r['round_ratio_medians']['int8_vs_ort_int8']:.2f}x |"
+                        if "round_ratio_medians" in r else "– |"))
     return "\n".join(lines) + "\n"
 
 

@@ -80,7 +80,7 @@ struct BuildCommand: ParsableCommand {
         case .int8:
             let levels = try calibration.weightLevels(gpu: device == .cuda)
             let result = try Int8Builder(graph: graph, reference: unoptimized, options: calibration, batch: batch,
-                                         weightLevels: levels).build()
+                                         weightLevels: levels, quantizeGemm: device != .cuda).build()
             graph = result.graph
             layerPrecision = result.layerPrecision
             encodings = result.encodings

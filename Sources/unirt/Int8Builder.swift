@@ -47,16 +47,19 @@ struct Int8Builder {
     let batch: Int?
     /// Largest |q| of the weights: 127 (8-bit) or 63 (7-bit, for AVX2 without VNNI).
     var weightLevels = 127
+    /// Whether fully connected layers (Gemm with constant transposed weights) are
+    /// candidates too: CPU plans run them on the int8 GEMM kernels; GPU plans keep them FP16.
+    var quantizeGemm = true
 
     func build() throws -> Result {
         var method = try quant { try CalibrationMethod(name: options.calibMethod, percentile: options.percentile) }
         let target = try options.accuracyTarget.map { t in try quant { try AccuracyTarget(parsing: t) } }
         // Each convolution is a layer of its own here; pairs left in FP32 are fused again at the end.
         let g = Self.convertingConvs(graph.splittingPointwiseDepthwise())
-        var layers = Self.layers(of: g, minimumReduction: max(1, options.int8MinReduction))
+        var layers = Self.layers(of: g, minimumReduction: max(1, options.int8MinReduction), gemm: quantizeGemm)
         if layers.isEmpty {
             // Small convolutions gain less from int8, but a model made only of them still gains some.
-            layers = Self.layers(of: g, minimumReduction: 1)
+            layers = Self.layers(of: g, minimumReduction: 1, gemm: quantizeGemm)
             if !layers.isEmpty {
                 print("note: no convolution has a reduction of \(options.int8MinReduction) or more; quantizing all \(layers.count)")
             }
@@ -90,6 +93,11 @@ struct Int8Builder {
             method = cached.method
             scales = cached.scales
             dataHash = cached.dataHash
+            // Fully connected layers became candidates after some caches were written: such a
+            // cache still serves the convolutions, and those layers stay in FP32.
+            let uncached = layers.filter { l in scales[l.input] == nil && g.nodes.contains { $0.name == l.name && $0.op == .gemm } }
+            for l in uncached { print("note: \(l.name): its input '\(l.input)' is not in the calibration cache; kept in fp32") }
+            layers.removeAll { l in uncached.contains { $0.name == l.name } }
             for l in layers where scales[l.input] == nil {
                 throw CLIError("--calib-cache \(options.calibCache!): no scale for tensor '\(l.input)' (input of \(l.name)); delete the cache to recalibrate")
             }
@@ -245,8 +253,9 @@ struct Int8Builder {
     /// that the int8 kernels run faster than FP32: GEMM convolutions with a
     /// reduction of at least `minimumReduction`, and 3×3 depthwise ones at stride
     /// 1 or 2 (other depthwise shapes have only a portable int8 kernel).
-    static func layers(of graph: Graph, minimumReduction: Int = minimumReduction) -> [Layer] {
+    static func layers(of graph: Graph, minimumReduction: Int = minimumReduction, gemm: Bool = false) -> [Layer] {
         graph.nodes.compactMap { n in
+            if gemm, n.op == .gemm { return gemmLayer(n, graph: graph, minimumReduction: minimumReduction) }
             guard n.op == .fusedConv, n.inputs.count >= 2, !n.inputs[0].isEmpty, graph.initializers[n.inputs[0]] == nil,
                   let w = graph.initializers[n.inputs[1]], w.shape.count == 4, w.dtype == .f32 else { return nil }
             let group = (try? n.int("group", default: 1)) ?? 1
@@ -260,6 +269,22 @@ struct Int8Builder {
             }
             return Layer(name: n.name, input: n.inputs[0], weight: n.inputs[1])
         }
+    }
+
+    /// A fully connected layer the int8 GEMM takes: Y = A · Bᵀ (+ C) with A [M, K] at run
+    /// time, B [N, K] constant (transB = 1, so its rows are the output channels the weights
+    /// are scaled by), alpha = beta = 1, C absent or a constant of N values, K at least
+    /// `minimumReduction`.
+    static func gemmLayer(_ n: Node, graph: Graph, minimumReduction: Int) -> Layer? {
+        guard n.inputs.count >= 2, !n.inputs[0].isEmpty, graph.initializers[n.inputs[0]] == nil,
+              let w = graph.initializers[n.inputs[1]], w.shape.count == 2, w.dtype == .f32,
+              ((try? n.int("transA", default: 0)) ?? 1) == 0, ((try? n.int("transB", default: 0)) ?? 0) == 1,
+              ((try? n.float("alpha", default: 1)) ?? 0) == 1, ((try? n.float("beta", default: 1)) ?? 0) == 1,
+              w.shape[1] >= minimumReduction else { return nil }
+        if n.inputs.count > 2, !n.inputs[2].isEmpty {
+            guard let c = graph.initializers[n.inputs[2]], c.count == w.shape[0] else { return nil }
+        }
+        return Layer(name: n.name, input: n.inputs[0], weight: n.inputs[1])
     }
 
     /// Maps quantization errors (bad cache, bad option) to the CLI's one-line errors.

@@ -1,4 +1,5 @@
 import XCTest
+import CUnirtKernels
 import UnirtIR
 import UnirtQuant
 import UnirtRuntime
@@ -61,6 +62,32 @@ final class Int8ConvKernelTests: XCTestCase {
                 let (fast, ref) = try runBoth(node, inputs: inputs, constants: consts, threads: threads)
                 TestSupport.assertClose(fast, ref, rtol: Self.int8ConvBound, atol: 1e-6,
                                         "int8 conv n\(n) c\(c) m\(m) \(h)x\(w) k\(k) s\(s) g\(g) \(act) residual \(res) threads \(threads)")
+            }
+        }
+    }
+
+    /// The int8 fully connected layer (Gemm with `input_scale`, transB = 1) against the
+    /// reference, which multiplies the fake-quantized input in float: 8- and 7-bit weight
+    /// grids, with and without C, rows not a multiple of the row block, one and two threads,
+    /// on every kernel level (VNNI, the AVX2 quad kernel for 7-bit weights, int16 pairs).
+    func testInt8GemmMatchesReference() throws {
+        var rng = SeededRNG(seed: 9)
+        defer { unirt_conv_gemm_limit_isa(2) }
+        for level in [Int32(2), 1] {
+            unirt_conv_gemm_limit_isa(level)
+            for (m, k, n, levels, bias) in [(8, 300, 37, 127, true), (1, 64, 16, 63, false), (5, 1031, 130, 63, true), (3, 9, 8, 127, false)] {
+                var attrs: [String: Attribute] = ["transB": .int(1), "input_scale": .float(0.9 / 127)]
+                if levels != 127 { attrs["weight_levels"] = .int(levels) }
+                let node = Node(name: "fc", op: .gemm, inputs: ["a", "w"] + (bias ? ["c"] : []), outputs: ["y"], attributes: attrs, opset: 13)
+                let w = WeightQuantizer(levels: levels).quantize(rng.floats(n * k), shape: [n, k], channelAxis: 0).dequantized()
+                var consts = ["w": Tensor(shape: [n, k], floats: w)]
+                if bias { consts["c"] = Tensor(shape: [n], floats: rng.floats(n)) }
+                let inputs = ["a": Tensor(shape: [m, k], floats: rng.floats(m * k, in: -1.2...1.2))]
+                for threads in [1, 2] {
+                    let (fast, ref) = try runBoth(node, inputs: inputs, constants: consts, threads: threads)
+                    TestSupport.assertClose(fast, ref, rtol: Self.int8ConvBound, atol: 1e-6,
+                                            "int8 gemm level \(level) m\(m) k\(k) n\(n) levels \(levels) bias \(bias) threads \(threads)")
+                }
             }
         }
     }

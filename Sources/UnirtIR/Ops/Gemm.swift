@@ -1,8 +1,13 @@
 /// `Gemm`: Y = alpha * A' * B' + beta * C, where A' and B' are A and B optionally
 /// transposed (`transA`, `transB`) and the optional C is unidirectionally
 /// broadcast to [M, N].
+///
+/// `input_scale` and `weight_levels` (set only by `unirt build --precision int8` on
+/// CPU plans, as on `FusedConv`): A is quantized to u8 with zero point 128 and this
+/// symmetric scale, B holds weights on their per-output-column grid; the reference
+/// multiplies the fake-quantized A in float.
 public enum GemmOp: Operator {
-    public static let schema = OpSchema(inputs: 2...3, attributes: ["alpha", "beta", "transA", "transB"],
+    public static let schema = OpSchema(inputs: 2...3, attributes: ["alpha", "beta", "transA", "transB", "input_scale", "weight_levels"],
                                         sinceOpset: 1, summary: "general matrix multiply: alpha*A'B' + beta*C")
 
     public static func validate(_ node: Node) throws {
@@ -12,6 +17,14 @@ public enum GemmOp: Operator {
         }
         _ = try node.float("alpha", default: 1)
         _ = try node.float("beta", default: 1)
+        if node.attributes["input_scale"] != nil {
+            let s = try node.float("input_scale", default: 0)
+            guard s.isFinite, s > 0 else { throw node.error(.invalidModel, "attribute input_scale=\(s) must be a finite number > 0") }
+        }
+        if node.attributes["weight_levels"] != nil {
+            let l = try node.int("weight_levels", default: 127)
+            guard (1...127).contains(l) else { throw node.error(.invalidModel, "attribute weight_levels=\(l) must be in 1...127") }
+        }
     }
 
     /// M, K, N after applying the transposes; checks shapes.
@@ -63,7 +76,9 @@ public enum GemmOp: Operator {
         let tb = ((try? node.int("transB", default: 0)) ?? 0) == 1
         let alpha = (try? node.float("alpha", default: 1)) ?? 1
         let beta = (try? node.float("beta", default: 1)) ?? 1
-        let av = a.floats, bv = b.floats
+        var av = a.floats
+        let bv = b.floats
+        if let s = FusedConvOp.inputScale(node) { av = av.map { FusedConvOp.fakeQuantize($0, scale: s) } }
         // Element (i, kk) of A' is at i * aI + kk * aK; element (kk, j) of B' at kk * bK + j * bJ.
         let aI = ta ? 1 : k, aK = ta ? m : 1
         let bK = tb ? 1 : n, bJ = tb ? k : 1

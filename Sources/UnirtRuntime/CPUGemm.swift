@@ -56,26 +56,12 @@ enum CPUGemm {
         guard w.shape[1] == k, outputs[0].shape == [m, n], k <= Int(UNIRT_GEMM_U8S8_MAX_K) else { return nil }
         let hasBias = inputs.count > 2 && inputs[2] != nil
         if hasBias { guard let c = options.constants[2], c.count == n else { return nil } }
-        let levels = Float(max(1, min(127, (try? node.int("weight_levels", default: 127)) ?? 127)))
-        let wf = w.floats
-        var q = [Int8](repeating: 0, count: n * k)
-        var rowScale = [Float](repeating: 0, count: n)
-        for r in 0..<n {
-            var mx: Float = 0
-            for i in 0..<k { mx = max(mx, abs(wf[r * k + i])) }
-            let ws: Float = mx > 0 ? mx / levels : 1
-            for i in 0..<k { q[r * k + i] = Int8(min(max((wf[r * k + i] / ws).rounded(.toNearestOrEven), -levels), levels)) }
-            rowScale[r] = inputScale * ws
+        let (q, rowScale) = CPUInt8Conv.quantizeRows(w.floats, rows: n, per: k, levels: CPUInt8Conv.weightLevels(node),
+                                                     inputScale: inputScale)
+        guard let weights = CPUInt8Conv.packedWeights(q, rowScale: rowScale, groups: 1, rows: n, k: k, slope: nil) else {
+            return nil
         }
-        let sevenBit = unirt_gemm_s8_fits7(q, q.count) != 0
-        let quad = unirt_gemm_u8s8q_native() != 0 || sevenBit && unirt_gemm_u8s8q7_fast() != 0
-        let weights = CPUInt8Conv.Weights(bytes: quad ? unirt_gemm_u8s8q_weights_size(n, k) : unirt_gemm_u8s8_weights_size(n, k),
-                                          groupStride: 0, quad: quad, sevenBit: sevenBit, rowScale: rowScale, slope: nil)
-        let rc = q.withUnsafeBufferPointer {
-            quad ? unirt_gemm_u8s8q_pack_weights($0.baseAddress!, n, k, weights.packed)
-                 : unirt_gemm_u8s8_pack_weights($0.baseAddress!, n, k, weights.packed)
-        }
-        guard rc == 0 else { return nil }
+        let quad = weights.quad
         // Scratch: Aᵀ [K][M] floats, then the packed X, then Yᵀ [N][M] floats.
         let xBytes = quad ? unirt_gemm_u8s8q_x_size(k, m) : unirt_gemm_u8s8_x_size(k, m)
         let xFloats = (xBytes + 63) / 64 * 16

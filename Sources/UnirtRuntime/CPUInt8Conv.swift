@@ -116,46 +116,21 @@ enum CPUInt8Conv {
             }
         }
 
-        // Quantize and pack the weights per group, on the grid the plan was built with
-        // (`weight_levels`: 127 for 8-bit weights, 63 for 7-bit ones).
+        // Quantize and pack the weights per group, on the grid the plan was built with.
         let wf = wConst.floats
         guard wf.count == s.m * s.kdim else { return nil }
-        let levels = Float(max(1, min(127, (try? node.int("weight_levels", default: 127)) ?? 127)))
-        var q = [Int8](repeating: 0, count: wf.count)
-        var rowScale = [Float](repeating: 0, count: s.m)
-        for oc in 0..<s.m {
-            let base = oc * s.kdim
-            var mx: Float = 0
-            for k in 0..<s.kdim { mx = max(mx, abs(wf[base + k])) }
-            let ws: Float = mx > 0 ? mx / levels : 1
-            for k in 0..<s.kdim {
-                q[base + k] = Int8(min(max((wf[base + k] / ws).rounded(.toNearestOrEven), -levels), levels))
-            }
-            rowScale[oc] = inScale * ws
-        }
+        let (q, rowScale) = quantizeRows(wf, rows: s.m, per: s.kdim, levels: weightLevels(node), inputScale: inScale)
         let weights: Weights
-        // 7-bit weights also run the quad layout without VNNI (AVX2 VPMADDUBSW, exact for them).
-        let sevenBit = unirt_gemm_s8_fits7(q, q.count) != 0
-        let quad = !s.depthwise && (unirt_gemm_u8s8q_native() != 0 || sevenBit && unirt_gemm_u8s8q7_fast() != 0)
         if s.depthwise {
             weights = Weights(bytes: q.count, groupStride: 0, quad: false, sevenBit: false, rowScale: rowScale,
                               slope: expandedSlope)
             q.withUnsafeBytes { weights.packed.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         } else {
-            let size = quad ? unirt_gemm_u8s8q_weights_size(s.mg, s.kdim) : unirt_gemm_u8s8_weights_size(s.mg, s.kdim)
-            let stride = (size + 63) / 64 * 64
-            weights = Weights(bytes: stride * s.group, groupStride: stride, quad: quad, sevenBit: sevenBit,
-                              rowScale: rowScale, slope: expandedSlope)
-            for g in 0..<s.group {
-                let rc = q.withUnsafeBufferPointer {
-                    quad ? unirt_gemm_u8s8q_pack_weights($0.baseAddress! + g * s.mg * s.kdim, s.mg, s.kdim,
-                                                          weights.packed + g * stride)
-                         : unirt_gemm_u8s8_pack_weights($0.baseAddress! + g * s.mg * s.kdim, s.mg, s.kdim,
-                                                        weights.packed + g * stride)
-                }
-                if rc != 0 { return nil }
-            }
+            guard let packed = packedWeights(q, rowScale: rowScale, groups: s.group, rows: s.mg, k: s.kdim,
+                                             slope: expandedSlope) else { return nil }
+            weights = packed
         }
+        let quad = weights.quad
 
         // Scratch: the whole batch's u8 input (unless a 1x1 convolution packs
         // straight from the float input), then one packed-X tile per thread.
@@ -201,6 +176,48 @@ enum CPUInt8Conv {
                 }
             }
         }
+    }
+
+    /// The largest |q| of a layer's weight grid (`weight_levels`: 127 for 8-bit weights, 63 for 7-bit ones).
+    static func weightLevels(_ node: Node) -> Float {
+        Float(max(1, min(127, (try? node.int("weight_levels", default: 127)) ?? 127)))
+    }
+
+    /// Rows of `w` (`rows` × `per` floats) on their symmetric grid: scale `max|w_r| / levels`
+    /// (1 for an all-zero row), integers round-half-even in −levels…levels; the row scales
+    /// times `inputScale`, as the epilogue applies them.
+    static func quantizeRows(_ w: [Float], rows: Int, per: Int, levels: Float, inputScale: Float) -> (q: [Int8], rowScale: [Float]) {
+        var q = [Int8](repeating: 0, count: rows * per)
+        var rowScale = [Float](repeating: 0, count: rows)
+        for r in 0..<rows {
+            let base = r * per
+            var mx: Float = 0
+            for i in 0..<per { mx = max(mx, abs(w[base + i])) }
+            let ws: Float = mx > 0 ? mx / levels : 1
+            for i in 0..<per { q[base + i] = Int8(min(max((w[base + i] / ws).rounded(.toNearestOrEven), -levels), levels)) }
+            rowScale[r] = inputScale * ws
+        }
+        return (q, rowScale)
+    }
+
+    /// `groups` GEMM weight matrices (`rows` × `k` each, consecutive in `q`) packed in the layout
+    /// that runs fastest here: quad with VNNI, or with 7-bit weights (every value in −64…63) on
+    /// AVX2 (VPMADDUBSW, exact for them); int16 pairs otherwise. Nil when K is too long.
+    static func packedWeights(_ q: [Int8], rowScale: [Float], groups: Int, rows: Int, k: Int, slope: [Float]?) -> Weights? {
+        let sevenBit = unirt_gemm_s8_fits7(q, q.count) != 0
+        let quad = unirt_gemm_u8s8q_native() != 0 || sevenBit && unirt_gemm_u8s8q7_fast() != 0
+        let size = quad ? unirt_gemm_u8s8q_weights_size(rows, k) : unirt_gemm_u8s8_weights_size(rows, k)
+        let stride = (size + 63) / 64 * 64
+        let weights = Weights(bytes: stride * groups, groupStride: stride, quad: quad, sevenBit: sevenBit,
+                              rowScale: rowScale, slope: slope)
+        for g in 0..<groups {
+            let rc = q.withUnsafeBufferPointer {
+                quad ? unirt_gemm_u8s8q_pack_weights($0.baseAddress! + g * rows * k, rows, k, weights.packed + g * stride)
+                     : unirt_gemm_u8s8_pack_weights($0.baseAddress! + g * rows * k, rows, k, weights.packed + g * stride)
+            }
+            if rc != 0 { return nil }
+        }
+        return weights
     }
 
     /// Output positions per packed tile, holding about `tileBytes` of packed X: a multiple

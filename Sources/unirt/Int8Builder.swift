@@ -95,9 +95,11 @@ struct Int8Builder {
             dataHash = cached.dataHash
             // Fully connected layers became candidates after some caches were written: such a
             // cache still serves the convolutions, and those layers stay in FP32.
-            let uncached = layers.filter { l in scales[l.input] == nil && g.nodes.contains { $0.name == l.name && $0.op == .gemm } }
-            for l in uncached { print("note: \(l.name): its input '\(l.input)' is not in the calibration cache; kept in fp32") }
-            layers.removeAll { l in uncached.contains { $0.name == l.name } }
+            let gemms = Set(g.nodes.filter { $0.op == .gemm }.map(\.name))
+            for l in layers where scales[l.input] == nil && gemms.contains(l.name) {
+                print("note: \(l.name): its input '\(l.input)' is not in the calibration cache; kept in fp32")
+            }
+            layers.removeAll { scales[$0.input] == nil && gemms.contains($0.name) }
             for l in layers where scales[l.input] == nil {
                 throw CLIError("--calib-cache \(options.calibCache!): no scale for tensor '\(l.input)' (input of \(l.name)); delete the cache to recalibrate")
             }

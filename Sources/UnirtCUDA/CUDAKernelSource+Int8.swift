@@ -30,6 +30,9 @@ extension CUDAKernelSource {
         CUDAInt8Kernel(name: "wgconv_128x128", rows: 128, columns: 128, threads: 256, sharedBytes: 4 * 256 * 64, hopper: true),
         CUDAInt8Kernel(name: "wgconv_128x128s6", rows: 128, columns: 128, threads: 256, sharedBytes: 6 * 256 * 64, hopper: true),
         CUDAInt8Kernel(name: "wgconv_128x128k128", rows: 128, columns: 128, threads: 256, sharedBytes: 3 * 256 * 128, hopper: true),
+        CUDAInt8Kernel(name: "wgconv_192x128k128", rows: 192, columns: 128, threads: 384, sharedBytes: 3 * 320 * 128, hopper: true),
+        CUDAInt8Kernel(haloChannels: 64, tileHeight: 16, threads: 256, warpgroupMMA: false),
+        CUDAInt8Kernel(haloChannels: 64, tileHeight: 8, threads: 128, warpgroupMMA: true),
     ]
 
     static let int8Source = #"""
@@ -97,9 +100,10 @@ template <int BN> __device__ __forceinline__ int tile_at(int row, int col) { ret
 // The second half of the int8 epilogue, after the block's BM × BN tile of acc · scale + bias went to shared memory:
 // residual, activation, then s8 (× outInv) or fp16 (and s8 through `a2`), 8 channels of one pixel per thread and
 // pass, so that the residual is read and the outputs written in 16-byte (fp16) or 8-byte (s8) pieces. The residuals
-// of all passes are loaded first, to have them in flight together. K is a multiple of 8.
-template <int BM, int BN, int T>
-__device__ __forceinline__ void qepilogue(const float *tile, int bm, int bn, int M, int K, const half_t *z,
+// of all passes are loaded first, to have them in flight together. K is a multiple of 8. `pixel(row)` is the output
+// pixel (GEMM row) of tile row `row`, or −1 where the tile runs past the output.
+template <int BM, int BN, int T, class Pixel>
+__device__ __forceinline__ void qepilogue(const float *tile, Pixel pixel, int bn, int K, const half_t *z,
                                           const float *slope, void *y, int act, float alpha, float beta,
                                           int residualBefore, int outInt8, float outInv, const QAffine &a2) {
     constexpr int CPR8 = BN / 8, RPASS = T / CPR8, PASSES = BM / RPASS;
@@ -108,8 +112,8 @@ __device__ __forceinline__ void qepilogue(const float *tile, int bm, int bn, int
     uint4 zr[PASSES];
 #pragma unroll
     for (int i = 0; i < PASSES; ++i) {
-        const int m = bm + row0 + i * RPASS;
-        zr[i] = z && m < M ? *(const uint4 *)(z + (i64)m * K + k8) : make_uint4(0u, 0u, 0u, 0u);
+        const int m = pixel(row0 + i * RPASS);
+        zr[i] = z && m >= 0 ? *(const uint4 *)(z + (i64)m * K + k8) : make_uint4(0u, 0u, 0u, 0u);
     }
     float p[8], s2[8], t2[8];
 #pragma unroll
@@ -120,8 +124,8 @@ __device__ __forceinline__ void qepilogue(const float *tile, int bm, int bn, int
     }
 #pragma unroll
     for (int pass = 0; pass < PASSES; ++pass) {
-        const int row = row0 + pass * RPASS, m = bm + row;
-        if (m >= M) break;
+        const int row = row0 + pass * RPASS, m = pixel(row);
+        if (m < 0) continue;
         const float4 *src = (const float4 *)(tile + tile_at<BN>(row, c8));
         const float4 lo = src[0], hi = src[1];
         float v[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
@@ -263,7 +267,8 @@ __device__ __forceinline__ void qconv_k(const signed char *__restrict__ x, const
             }
     }
     __syncthreads();
-    qepilogue<BM, BN, T>(tile, bm, bn, M, K, z, slope, y, act, alpha, beta, residualBefore, outInt8, outInv, a2);
+    qepilogue<BM, BN, T>(tile, [=](int row) { return bm + row < M ? bm + row : -1; }, bn, K, z, slope, y, act, alpha, beta,
+                         residualBefore, outInt8, outInv, a2);
 }
 
 #define QCONV_ENTRY(NAME, BM, BN, WM, WN, ST) \
@@ -275,6 +280,134 @@ extern "C" __global__ void __launch_bounds__(WM * WN * 32) NAME(const signed cha
 QCONV_ENTRY(qconv_128x128, 128, 128, 2, 4, 4)
 QCONV_ENTRY(qconv_128x64, 128, 64, 4, 2, 4)
 QCONV_ENTRY(qconv_64x64, 64, 64, 2, 2, 4)
+
+// 3×3 convolutions with stride 1 and dilation 1 on CC input channels (64 or a multiple of 128): the input
+// pixels a tile needs are loaded once and read by all nine taps, where the implicit GEMM above gathers each
+// pixel nine times. A block keeps the [tap][64 output channels][CC] filters of its column tile (blockIdx.y) in
+// shared memory and walks output tiles of TH × 8 pixels (blockIdx.x, stepping gridDim.x); a tile's
+// (TH + 2) × 10 input pixels (zero outside the image) are loaded by cp.async into one of two buffers while the
+// tile before is computed. ldmatrix takes a row address per lane, so a tap's A fragment is the halo read at
+// that tap's offset. Rows of CC bytes are XOR-swizzled in 16-byte chunks so that eight consecutive pixels (or
+// filter rows) land in eight different bank groups.
+template <int CC> __device__ __forceinline__ int hswz(int row, int ch) {
+    return CC == 64 ? row * 64 + ((ch ^ ((row >> 1) & 3)) << 4) : row * CC + ((ch ^ (row & 7)) << 4);
+}
+template <int CC, int TH, int WM, int WN>
+__device__ __forceinline__ void hconv_k(const signed char *__restrict__ x, const signed char *__restrict__ w,
+                                        const float *__restrict__ scale, const float *__restrict__ bias,
+                                        const half_t *__restrict__ z, const float *__restrict__ slope, void *y,
+                                        QGeom g64, int act, float alpha, float beta, int residualBefore,
+                                        int outInt8, float outInv, QAffine a2) {
+    constexpr int TW = 8, BM = TH * TW, BN = 64, T = WM * WN * 32, HW = TW + 2, HP = (TH + 2) * HW, CPP = CC / 16;
+    constexpr int MT = BM / WM / 16, NT = BN / WN / 8, WBYTES = 9 * BN * CC, HBYTES = HP * CC;
+    static_assert(HBYTES % 128 == 0 && MT >= 1 && NT % 2 == 0, "tile shape");
+    extern __shared__ __align__(128) unsigned char smem[];
+    unsigned char *sW = smem, *sH = smem + WBYTES;
+    float *tile = (float *)(smem + WBYTES + 2 * HBYTES);
+    const int H = (int)g64.H, W = (int)g64.W, K = (int)g64.K, OH = (int)g64.OH, OW = (int)g64.OW, Kd = (int)g64.Kd;
+    const int ph = (int)g64.ph, pw = (int)g64.pw;
+    const int tilesX = (OW + TW - 1) / TW, perImage = tilesX * ((OH + TH - 1) / TH), ntiles = (int)g64.N * perImage;
+    const int bn = blockIdx.y * BN, tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int wm0 = (warp / WN) * (BM / WM), wn0 = (warp % WN) * (BN / WN);
+    int t = blockIdx.x;
+    if (t >= ntiles) return;
+
+    for (int i = tid; i < 9 * BN * CPP; i += T) {
+        const int ch = i % CPP, n = (i / CPP) % BN, tap = i / (CPP * BN);
+        const bool v = bn + n < K;
+        cp_async16(smem_addr(sW + tap * BN * CC + hswz<CC>(n, ch)), v ? w + (i64)(bn + n) * Kd + tap * CC + ch * 16 : w, v);
+    }
+    auto loadHalo = [&](int buf, int ti) {
+        const int n = ti / perImage, p = ti % perImage, iy0 = (p / tilesX) * TH - ph, ix0 = (p % tilesX) * TW - pw;
+        unsigned char *h = sH + buf * HBYTES;
+        for (int i = tid; i < HP * CPP; i += T) {
+            const int ch = i % CPP, hp = i / CPP, iy = iy0 + hp / HW, ix = ix0 + hp % HW;
+            const bool v = (unsigned)iy < (unsigned)H && (unsigned)ix < (unsigned)W;
+            cp_async16(smem_addr(h + hswz<CC>(hp, ch)), v ? x + (((i64)n * H + iy) * W + ix) * CC + ch * 16 : x, v);
+        }
+    };
+    loadHalo(0, t);
+    cp_async_commit();
+
+    // This lane's ldmatrix rows: halo pixel of tap (0, 0) for each A fragment, filter row for each B pair.
+    int hp0[MT];
+#pragma unroll
+    for (int i = 0; i < MT; ++i) {
+        const int p = wm0 + i * 16 + (lane & 7) + ((lane >> 3) & 1) * 8;
+        hp0[i] = (p / TW) * HW + p % TW;
+    }
+    const int aChunk = lane >> 4, bChunk = (lane >> 3) & 1, bRow = wn0 + (lane & 7) + (lane >> 4) * 8;
+    const int gq = lane >> 2, tq = lane & 3;
+    float sc[NT][2], bi[NT][2];
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+            const int k = bn + wn0 + j * 8 + tq * 2 + e;
+            sc[j][e] = k < K ? scale[k] : 0.f;
+            bi[j][e] = k < K && bias ? bias[k] : 0.f;
+        }
+
+    for (int buf = 0; t < ntiles; t += gridDim.x, buf ^= 1) {
+        if (t + (int)gridDim.x < ntiles) loadHalo(buf ^ 1, t + gridDim.x);
+        cp_async_commit();
+        cp_async_wait<1>();
+        __syncthreads();
+        const unsigned hBase = smem_addr(sH + buf * HBYTES), wBase = smem_addr(sW);
+        int acc[MT][NT][4];
+#pragma unroll
+        for (int i = 0; i < MT; ++i)
+#pragma unroll
+            for (int j = 0; j < NT; ++j)
+#pragma unroll
+                for (int q = 0; q < 4; ++q) acc[i][j][q] = 0;
+#pragma unroll 1
+        for (int tap = 0; tap < 9; ++tap) {
+            const int shift = (tap / 3) * HW + tap % 3;
+#pragma unroll
+            for (int ks = 0; ks < CC / 32; ++ks) {
+                unsigned af[MT][4], bf[NT][2];
+#pragma unroll
+                for (int i = 0; i < MT; ++i)
+                    ldsm4(hBase + hswz<CC>(hp0[i] + shift, 2 * ks + aChunk), af[i][0], af[i][1], af[i][2], af[i][3]);
+#pragma unroll
+                for (int j = 0; j < NT; j += 2)
+                    ldsm4(wBase + tap * BN * CC + hswz<CC>(bRow + j * 8, 2 * ks + bChunk), bf[j][0], bf[j][1], bf[j + 1][0],
+                          bf[j + 1][1]);
+#pragma unroll
+                for (int i = 0; i < MT; ++i)
+#pragma unroll
+                    for (int j = 0; j < NT; ++j) mma_s8(acc[i][j], af[i], bf[j]);
+            }
+        }
+#pragma unroll
+        for (int j = 0; j < NT; ++j) {
+            const int col = wn0 + j * 8 + tq * 2;
+#pragma unroll
+            for (int i = 0; i < MT; ++i)
+#pragma unroll
+                for (int hrow = 0; hrow < 2; ++hrow)
+                    *(float2 *)(tile + tile_at<BN>(wm0 + i * 16 + gq + hrow * 8, col)) =
+                        make_float2((float)acc[i][j][hrow * 2] * sc[j][0] + bi[j][0],
+                                    (float)acc[i][j][hrow * 2 + 1] * sc[j][1] + bi[j][1]);
+        }
+        __syncthreads();
+        const int n = t / perImage, p = t % perImage, oy0 = (p / tilesX) * TH, ox0 = (p % tilesX) * TW;
+        qepilogue<BM, BN, T>(tile, [=](int row) {
+            const int oy = oy0 + row / TW, ox = ox0 + row % TW;
+            return oy < OH && ox < OW ? (n * OH + oy) * OW + ox : -1;
+        }, bn, K, z, slope, y, act, alpha, beta, residualBefore, outInt8, outInv, a2);
+    }
+    cp_async_wait<0>();
+}
+
+#define HCONV_ENTRY(NAME, CC, TH, WM, WN) \
+extern "C" __global__ void __launch_bounds__(WM * WN * 32) NAME(const signed char *x, const signed char *w, const float *scale, \
+    const float *bias, const half_t *z, const float *slope, void *y, QGeom g, int act, float alpha, float beta, \
+    int residualBefore, int outInt8, float outInv, signed char *y2, const float *scale2, const float *shift2, float q2) { \
+    hconv_k<CC, TH, WM, WN>(x, w, scale, bias, z, slope, y, g, act, alpha, beta, residualBefore, outInt8, outInv, \
+                            QAffine{y2, scale2, shift2, q2}); }
+HCONV_ENTRY(hconv_c64_16x8, 64, 16, 4, 2)
 
 __device__ __forceinline__ void wgmma_n64(int *d, unsigned long long da, unsigned long long db) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -336,14 +469,16 @@ template <int BN> __device__ __forceinline__ void wgmma_bn(int *d, unsigned long
 template <> __device__ __forceinline__ void wgmma_bn<64>(int *d, unsigned long long da, unsigned long long db) { wgmma_n64(d, da, db); }
 template <> __device__ __forceinline__ void wgmma_bn<128>(int *d, unsigned long long da, unsigned long long db) { wgmma_n128(d, da, db); }
 
-// Block: 128 output pixels × BN output channels, two warpgroups of 64 pixels each.
-template <int BN, int STAGES, int KB>
+// Block: 64 · NWG output pixels × BN output channels, NWG warpgroups of 64 pixels each (three warpgroups make
+// tiles that fill one wave on layers whose 128-pixel tiles leave a wave half empty).
+template <int BN, int STAGES, int KB, int NWG>
 __device__ __forceinline__ void wgconv_k(const signed char *__restrict__ x, const signed char *__restrict__ w,
                                          const float *__restrict__ scale, const float *__restrict__ bias,
                                          const half_t *__restrict__ z, const float *__restrict__ slope, void *y,
                                          QGeom g64, int act, float alpha, float beta, int residualBefore,
                                          int outInt8, float outInv, QAffine a2) {
-    constexpr int BM = 128, T = 256, CPR = KB / 16, RPP = T / CPR, APT = BM / RPP, BPT = BN / RPP, D = STAGES - 2;
+    constexpr int BM = 64 * NWG, T = 128 * NWG, CPR = KB / 16, RPP = T / CPR, APT = BM / RPP, BPT = (BN + RPP - 1) / RPP;
+    constexpr int D = STAGES - 2;
     static_assert(STAGES * (BM + BN) * KB >= BM * BN * 4, "the epilogue's fp32 tile must fit in the ring");
     extern __shared__ __align__(128) unsigned char smem[];
     unsigned char *sA = smem, *sB = smem + STAGES * BM * KB;
@@ -378,6 +513,7 @@ __device__ __forceinline__ void wgconv_k(const signed char *__restrict__ x, cons
         }
         for (int j = 0; j < BPT; ++j) {
             int row = tid / CPR + j * RPP;
+            if (BN % RPP != 0 && row >= BN) break;
             bool v = kval && bn + row < K;
             const signed char *src = v ? w + (i64)(bn + row) * Kd + kd : w;
             cp_async16(smem_addr(b + swzk<KB>(row, ch)), src, v);
@@ -425,31 +561,191 @@ __device__ __forceinline__ void wgconv_k(const signed char *__restrict__ x, cons
                 make_float2((float)acc[j * 4 + hrow * 2] * sc0 + b0, (float)acc[j * 4 + hrow * 2 + 1] * sc1 + b1);
     }
     __syncthreads();
-    qepilogue<BM, BN, T>(tile, bm, bn, M, K, z, slope, y, act, alpha, beta, residualBefore, outInt8, outInv, a2);
+    qepilogue<BM, BN, T>(tile, [=](int row) { return bm + row < M ? bm + row : -1; }, bn, K, z, slope, y, act, alpha, beta,
+                         residualBefore, outInt8, outInv, a2);
 }
-#define WGCONV_ENTRY(NAME, BN, ST, KB) \
-extern "C" __global__ void __launch_bounds__(256) NAME(const signed char *x, const signed char *w, const float *scale, \
+#define WGCONV_ENTRY(NAME, BN, ST, KB, NWG) \
+extern "C" __global__ void __launch_bounds__(128 * NWG) NAME(const signed char *x, const signed char *w, const float *scale, \
     const float *bias, const half_t *z, const float *slope, void *y, QGeom g, int act, float alpha, float beta, \
     int residualBefore, int outInt8, float outInv, signed char *y2, const float *scale2, const float *shift2, float q2) { \
-    wgconv_k<BN, ST, KB>(x, w, scale, bias, z, slope, y, g, act, alpha, beta, residualBefore, outInt8, outInv, \
+    wgconv_k<BN, ST, KB, NWG>(x, w, scale, bias, z, slope, y, g, act, alpha, beta, residualBefore, outInt8, outInv, \
                          QAffine{y2, scale2, shift2, q2}); }
-WGCONV_ENTRY(wgconv_128x64, 64, 4, 64)
-WGCONV_ENTRY(wgconv_128x64k128, 64, 3, 128)
-WGCONV_ENTRY(wgconv_128x64k128s4, 64, 4, 128)
-WGCONV_ENTRY(wgconv_128x128, 128, 4, 64)
-WGCONV_ENTRY(wgconv_128x128s6, 128, 6, 64)
-WGCONV_ENTRY(wgconv_128x128k128, 128, 3, 128)
+WGCONV_ENTRY(wgconv_128x64, 64, 4, 64, 2)
+WGCONV_ENTRY(wgconv_128x64k128, 64, 3, 128, 2)
+WGCONV_ENTRY(wgconv_128x64k128s4, 64, 4, 128, 2)
+WGCONV_ENTRY(wgconv_128x128, 128, 4, 64, 2)
+WGCONV_ENTRY(wgconv_128x128s6, 128, 6, 64, 2)
+WGCONV_ENTRY(wgconv_128x128k128, 128, 3, 128, 2)
+WGCONV_ENTRY(wgconv_192x128k128, 128, 3, 128, 3)
+
+// The halo kernel on warpgroup MMA (sm_90a): each warpgroup takes 64 pixels of the tile; its A fragments come from
+// the halo by ldmatrix (a row address per lane, as above) into registers, and B straight from the resident filters
+// through a swizzle descriptor (the filter rows use the layout the descriptors expect). Two register buffers for
+// A, so that a step's ldmatrix overlaps the MMA before it.
+__device__ __forceinline__ void wgmma_n64_rs(int *d, const unsigned *a, unsigned long long db) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    asm volatile("{ .reg .pred p; setp.ne.b32 p, %37, 0;\n"
+        "wgmma.mma_async.sync.aligned.m64n64k32.s32.s8.s8 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, {%32, %33, %34, %35}, %36, p; }\n"
+        : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3]), "+r"(d[4]), "+r"(d[5]), "+r"(d[6]), "+r"(d[7]),
+          "+r"(d[8]), "+r"(d[9]), "+r"(d[10]), "+r"(d[11]), "+r"(d[12]), "+r"(d[13]), "+r"(d[14]), "+r"(d[15]),
+          "+r"(d[16]), "+r"(d[17]), "+r"(d[18]), "+r"(d[19]), "+r"(d[20]), "+r"(d[21]), "+r"(d[22]), "+r"(d[23]),
+          "+r"(d[24]), "+r"(d[25]), "+r"(d[26]), "+r"(d[27]), "+r"(d[28]), "+r"(d[29]), "+r"(d[30]), "+r"(d[31])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
+#endif
+}
+template <int CC, int TH, int G>
+__device__ __forceinline__ void whconv_k(const signed char *__restrict__ x, const signed char *__restrict__ w,
+                                         const float *__restrict__ scale, const float *__restrict__ bias,
+                                         const half_t *__restrict__ z, const float *__restrict__ slope, void *y,
+                                         QGeom g64, int act, float alpha, float beta, int residualBefore,
+                                         int outInt8, float outInv, QAffine a2) {
+    constexpr int TW = 8, BM = TH * TW, BN = 64, T = BM * 2, HW = TW + 2, HP = (TH + 2) * HW, CPP = CC / 16;
+    constexpr int WBYTES = 9 * BN * CC, HBYTES = HP * CC, STEPS = 9 * CC / 32;
+    static_assert(HBYTES % 128 == 0 && BM % 64 == 0 && STEPS % G == 0, "tile shape");
+    extern __shared__ __align__(128) unsigned char smem[];
+    unsigned char *sW = smem, *sH = smem + WBYTES;
+    float *tile = (float *)(smem + WBYTES + 2 * HBYTES);
+    const int H = (int)g64.H, W = (int)g64.W, K = (int)g64.K, OH = (int)g64.OH, OW = (int)g64.OW, Kd = (int)g64.Kd;
+    const int ph = (int)g64.ph, pw = (int)g64.pw;
+    const int tilesX = (OW + TW - 1) / TW, perImage = tilesX * ((OH + TH - 1) / TH), ntiles = (int)g64.N * perImage;
+    const int bn = blockIdx.y * BN, tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, wg = warp >> 2;
+    int t = blockIdx.x;
+    if (t >= ntiles) return;
+
+    for (int i = tid; i < 9 * BN * CPP; i += T) {
+        const int ch = i % CPP, n = (i / CPP) % BN, tap = i / (CPP * BN);
+        const bool v = bn + n < K;
+        cp_async16(smem_addr(sW + tap * BN * CC + hswz<CC>(n, ch)), v ? w + (i64)(bn + n) * Kd + tap * CC + ch * 16 : w, v);
+    }
+    auto loadHalo = [&](int buf, int ti) {
+        const int n = ti / perImage, p = ti % perImage, iy0 = (p / tilesX) * TH - ph, ix0 = (p % tilesX) * TW - pw;
+        unsigned char *h = sH + buf * HBYTES;
+        for (int i = tid; i < HP * CPP; i += T) {
+            const int ch = i % CPP, hp = i / CPP, iy = iy0 + hp / HW, ix = ix0 + hp % HW;
+            const bool v = (unsigned)iy < (unsigned)H && (unsigned)ix < (unsigned)W;
+            cp_async16(smem_addr(h + hswz<CC>(hp, ch)), v ? x + (((i64)n * H + iy) * W + ix) * CC + ch * 16 : x, v);
+        }
+    };
+    loadHalo(0, t);
+    cp_async_commit();
+
+    const int p = wg * 64 + (warp & 3) * 16 + (lane & 7) + ((lane >> 3) & 1) * 8;
+    const int hp0 = (p / TW) * HW + p % TW, aChunk = lane >> 4;
+    const int gq = lane >> 2, tq = lane & 3, trow = wg * 64 + (warp & 3) * 16 + gq;
+    float sc[BN / 8][2], bi[BN / 8][2];
+#pragma unroll
+    for (int j = 0; j < BN / 8; ++j)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+            const int k = bn + j * 8 + tq * 2 + e;
+            sc[j][e] = k < K ? scale[k] : 0.f;
+            bi[j][e] = k < K && bias ? bias[k] : 0.f;
+        }
+
+    for (int buf = 0; t < ntiles; t += gridDim.x, buf ^= 1) {
+        if (t + (int)gridDim.x < ntiles) loadHalo(buf ^ 1, t + gridDim.x);
+        cp_async_commit();
+        cp_async_wait<1>();
+        proxy_fence();
+        __syncthreads();
+        const unsigned hBase = smem_addr(sH + buf * HBYTES), wBase = smem_addr(sW);
+        int acc[BN / 2];
+#pragma unroll
+        for (int i = 0; i < BN / 2; ++i) acc[i] = 0;
+        // Steps (tap, 32-channel slice) in batches of G: a batch's fragments are loaded while the batch before runs.
+        unsigned af[2][G][4];
+        auto loadBatch = [&](int b) {
+#pragma unroll
+            for (int i = 0; i < G; ++i) {
+                const int st = b * G + i, tap = st / (CC / 32), ks = st % (CC / 32);
+                ldsm4(hBase + hswz<CC>(hp0 + (tap / 3) * HW + tap % 3, 2 * ks + aChunk), af[b & 1][i][0], af[b & 1][i][1],
+                      af[b & 1][i][2], af[b & 1][i][3]);
+            }
+        };
+        loadBatch(0);
+#pragma unroll
+        for (int b = 0; b < STEPS / G; ++b) {
+            wg_fence();
+#pragma unroll
+            for (int i = 0; i < G; ++i) {
+                const int st = b * G + i, tap = st / (CC / 32), ks = st % (CC / 32);
+                wgmma_n64_rs(acc, af[b & 1][i], wg_desc<(CC == 64 ? 64 : 128)>(wBase + tap * BN * CC + ks * 32));
+            }
+            wg_commit();
+            if (b + 1 < STEPS / G) { wg_wait<1>(); loadBatch(b + 1); }
+        }
+        wg_wait<0>();
+#pragma unroll
+        for (int i = 0; i < BN / 2; ++i) reg_fence(acc[i]);
+#pragma unroll
+        for (int j = 0; j < BN / 8; ++j) {
+            const int col = j * 8 + tq * 2;
+#pragma unroll
+            for (int hrow = 0; hrow < 2; ++hrow)
+                *(float2 *)(tile + tile_at<BN>(trow + hrow * 8, col)) =
+                    make_float2((float)acc[j * 4 + hrow * 2] * sc[j][0] + bi[j][0], (float)acc[j * 4 + hrow * 2 + 1] * sc[j][1] + bi[j][1]);
+        }
+        __syncthreads();
+        const int n = t / perImage, pi = t % perImage, oy0 = (pi / tilesX) * TH, ox0 = (pi % tilesX) * TW;
+        qepilogue<BM, BN, T>(tile, [=](int row) {
+            const int oy = oy0 + row / TW, ox = ox0 + row % TW;
+            return oy < OH && ox < OW ? (n * OH + oy) * OW + ox : -1;
+        }, bn, K, z, slope, y, act, alpha, beta, residualBefore, outInt8, outInv, a2);
+    }
+    cp_async_wait<0>();
+}
+#define WHCONV_ENTRY(NAME, CC, TH, G) \
+extern "C" __global__ void __launch_bounds__(TH * 16) NAME(const signed char *x, const signed char *w, const float *scale, \
+    const float *bias, const half_t *z, const float *slope, void *y, QGeom g, int act, float alpha, float beta, \
+    int residualBefore, int outInt8, float outInv, signed char *y2, const float *scale2, const float *shift2, float q2) { \
+    whconv_k<CC, TH, G>(x, w, scale, bias, z, slope, y, g, act, alpha, beta, residualBefore, outInt8, outInv, \
+                     QAffine{y2, scale2, shift2, q2}); }
+WHCONV_ENTRY(whconv_c64_8x8, 64, 8, 3)
 """#
 }
 
 /// One int8 convolution kernel variant.
 public struct CUDAInt8Kernel: Sendable {
     public let name: String
-    /// Output pixels and output channels per block.
+    /// Output pixels and output channels per block (per tile for the halo kernels).
     public let rows, columns: Int
     public let threads: Int
     /// Dynamic shared memory per block (above 48 KiB needs the function attribute).
     public let sharedBytes: Int
-    /// Needs sm_90a's warpgroup MMA (compute capability 9.0 exactly).
+    /// Runs on compute capability 9.0 only: needs sm_90a's warpgroup MMA, or more shared memory than the 99 KiB
+    /// sm_86/89 give a block.
     public let hopper: Bool
+    /// The input channels of a halo kernel (`hconv_*`: 3×3, stride 1, dilation 1, exactly this many input
+    /// channels; blocks stay resident and walk tiles of `tileHeight` × 8 output pixels); 0 for the implicit GEMMs.
+    public let haloChannels: Int
+    public let tileHeight: Int
+
+    init(name: String, rows: Int, columns: Int, threads: Int, sharedBytes: Int, hopper: Bool) {
+        (self.name, self.rows, self.columns, self.threads, self.sharedBytes, self.hopper) = (name, rows, columns, threads, sharedBytes, hopper)
+        (haloChannels, tileHeight) = (0, 0)
+    }
+
+    init(haloChannels c: Int, tileHeight th: Int, threads: Int, warpgroupMMA: Bool) {
+        name = (warpgroupMMA ? "whconv" : "hconv") + "_c\(c)_\(th)x8"
+        (rows, columns, self.threads, haloChannels, tileHeight) = (th * 8, 64, threads, c, th)
+        // Filters [9][64][C], two halo buffers of (th + 2) × 10 pixels, the epilogue's fp32 tile.
+        sharedBytes = 9 * 64 * c + 2 * (th + 2) * 10 * c + th * 8 * 64 * 4
+        hopper = warpgroupMMA || sharedBytes > 99 << 10
+    }
+
+    /// Whether this kernel takes a convolution of this geometry (input channels, filter, strides, dilations).
+    public func fits(channels: Int, filter: (Int, Int), strides: [Int], dilations: [Int]) -> Bool {
+        haloChannels == 0 || (channels == haloChannels && filter == (3, 3) && strides == [1, 1] && dilations == [1, 1])
+    }
+
+    /// Grid (x, y) for `pixels` output pixels in `images` images of `height` × `width`, `k` output channels, on
+    /// `multiprocessors` SMs: one block per tile for the implicit GEMMs; for the halo kernels as many resident
+    /// blocks as shared memory allows (228 KiB per SM, 1 KiB reserved per block), split over the column tiles.
+    public func grid(pixels: Int, images: Int, height: Int, width: Int, k: Int, multiprocessors: Int) -> (Int, Int) {
+        let columnTiles = (k + columns - 1) / columns
+        guard haloChannels > 0 else { return ((pixels + rows - 1) / rows * columnTiles, 1) }
+        let tiles = images * ((height + tileHeight - 1) / tileHeight) * ((width + 7) / 8)
+        let perSM = max(1, min((228 << 10) / (sharedBytes + 1024), 2048 / threads))
+        return (max(1, min(tiles, multiprocessors * perSM / columnTiles)), columnTiles)
+    }
 }

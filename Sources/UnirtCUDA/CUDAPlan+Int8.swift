@@ -131,6 +131,7 @@ extension CUDAPlan {
                                  win.padsBegin[0], win.padsBegin[1], win.dilations[0], win.dilations[1], m, r * s * c].map { Int64($0) }
         let candidates = CUDAKernelSource.immaKernels.filter { kern in
             (kern.hopper ? device.hasWarpgroupMMA : true) && (kern.columns <= k || kern.columns == 64)
+                && kern.fits(channels: c, filter: (r, s), strides: win.strides, dilations: win.dilations)
         }
         let libs = self.libs, stream = self.stream
         // Each candidate is one step; after each round only the fastest so far is left after `base`.
@@ -143,9 +144,10 @@ extension CUDAPlan {
                                    .i32(before), .i32(outScale != nil ? 1 : 0), .f32(outScale.map { 1 / $0 } ?? 1)] + second)
             argPacks.append(args)
             let f = module.function(kern.name)
-            let blocks = (m + kern.rows - 1) / kern.rows * ((k + kern.columns - 1) / kern.columns)
+            let (gx, gy) = kern.grid(pixels: m, images: y[0], height: y[2], width: y[3], k: k,
+                                     multiprocessors: device.multiprocessors)
             addStep(kern.name) {
-                try libs.check(libs.driver.cuLaunchKernel!(f, UInt32(blocks), 1, 1, UInt32(kern.threads), 1, 1, UInt32(kern.sharedBytes),
+                try libs.check(libs.driver.cuLaunchKernel!(f, UInt32(gx), UInt32(gy), 1, UInt32(kern.threads), 1, 1, UInt32(kern.sharedBytes),
                                                            stream, args.pointers, nil), "launch \(kern.name) for \(node.name)")
             }
             guard candidates.count > 1 else { bestName = kern.name; break }

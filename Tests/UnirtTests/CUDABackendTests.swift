@@ -47,9 +47,23 @@ final class CUDABackendTests: XCTestCase {
         XCTAssertTrue(src.contains("UNIRT_INSTANTIATE(half_t, f16)"))
         for k in CUDAKernelSource.immaKernels {
             XCTAssertTrue(src.contains("ENTRY(\(k.name), "), "int8 kernel \(k.name) has no entry point")
-            // The shared-memory ring: stages × (rows + columns) × row bytes.
-            XCTAssertEqual(k.sharedBytes % ((k.rows + k.columns) * 64), 0, k.name)
-            XCTAssertLessThanOrEqual(k.sharedBytes, 99 << 10, "\(k.name) needs more shared memory than sm_86/89 give a block")
+            if k.haloChannels > 0 {
+                // Filters, two halo buffers, the epilogue's fp32 tile; tiles of 16-row MMA fragments.
+                XCTAssertEqual(k.sharedBytes, 9 * 64 * k.haloChannels + 2 * (k.tileHeight + 2) * 10 * k.haloChannels + k.rows * 256, k.name)
+                XCTAssertEqual(k.rows % 16, 0, k.name)
+                XCTAssertTrue(k.fits(channels: k.haloChannels, filter: (3, 3), strides: [1, 1], dilations: [1, 1]), k.name)
+                XCTAssertFalse(k.fits(channels: k.haloChannels, filter: (3, 3), strides: [2, 2], dilations: [1, 1]), k.name)
+                XCTAssertFalse(k.fits(channels: k.haloChannels * 2, filter: (3, 3), strides: [1, 1], dilations: [1, 1]), k.name)
+                let (gx, gy) = k.grid(pixels: 4 * 56 * 56, images: 4, height: 56, width: 56, k: 128, multiprocessors: 132)
+                XCTAssertEqual(gy, 2, k.name)
+                XCTAssertTrue(gx >= 1 && gx <= 4 * 7 * ((56 + k.tileHeight - 1) / k.tileHeight), k.name)
+            } else {
+                // The shared-memory ring: stages × (rows + columns) × row bytes.
+                XCTAssertEqual(k.sharedBytes % ((k.rows + k.columns) * 64), 0, k.name)
+            }
+            if !k.hopper {
+                XCTAssertLessThanOrEqual(k.sharedBytes, 99 << 10, "\(k.name) needs more shared memory than sm_86/89 give a block")
+            }
             if k.hopper { XCTAssertGreaterThanOrEqual(k.sharedBytes, k.rows * k.columns * 4, "\(k.name): the epilogue's fp32 tile") }
         }
     }

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
+#include <algorithm>
 #include <cuda_runtime.h>
 typedef unsigned short half_t;
 typedef long long i64;
@@ -42,7 +43,8 @@ __global__ void ref_conv(const signed char *x, const signed char *w, const float
 #define CK(x) do { cudaError_t e = (x); if (e != cudaSuccess) { printf("CUDA %s at %d\n", cudaGetErrorString(e), __LINE__); exit(1); } } while (0)
 typedef void (*Kern)(const signed char *, const signed char *, const float *, const float *, const half_t *, const float *, void *,
                      QGeom, int, float, float, int, int, float, signed char *, const float *, const float *, float);
-struct Cfg { const char *name; Kern k; int BM, BN, T, smem; };
+// halo > 0: a halo kernel (3×3, stride 1, exactly `halo` input channels; resident blocks over TH × 8 tiles).
+struct Cfg { const char *name; Kern k; int BM, BN, T, smem, halo = 0, th = 0; };
 
 int main(int argc, char **argv) {
     int N = argc > 1 ? atoi(argv[1]) : 128;
@@ -52,12 +54,17 @@ int main(int argc, char **argv) {
                   {"wg128x64k128s4", wgconv_128x64k128s4, 128, 64, 256, 4 * 192 * 128},
                   {"wg128x128", wgconv_128x128, 128, 128, 256, 4 * 256 * 64}, {"wg128x128s6", wgconv_128x128s6, 128, 128, 256, 6 * 256 * 64},
                   {"wgk128", wgconv_128x128k128, 128, 128, 256, 3 * 256 * 128},
+                  {"wg192x128k128", wgconv_192x128k128, 192, 128, 384, 3 * 320 * 128},
+                  {"h64_16", hconv_c64_16x8, 128, 64, 256, 9 * 64 * 64 + 2 * 18 * 10 * 64 + 128 * 256, 64, 16},
+                  {"wh64_8", whconv_c64_8x8, 64, 64, 128, 9 * 64 * 64 + 2 * 10 * 10 * 64 + 64 * 256, 64, 8},
     };
+    int sms = 0; CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
     for (auto &c : cfgs) CK(cudaFuncSetAttribute(c.k, cudaFuncAttributeMaxDynamicSharedMemorySize, c.smem));
     struct L { int H, C, K, R, st, count; } layers[] = {
         {112, 64, 64, 3, 1, 1}, {112, 64, 64, 3, 2, 1}, {56, 64, 64, 3, 1, 4}, {56, 64, 128, 3, 1, 1}, {56, 128, 128, 3, 2, 1},
         {28, 128, 128, 3, 1, 6}, {28, 128, 256, 3, 1, 1}, {28, 256, 256, 3, 2, 1}, {14, 256, 256, 3, 1, 26},
-        {14, 256, 512, 3, 1, 1}, {14, 512, 512, 3, 2, 1}, {7, 512, 512, 3, 1, 4}, {56, 64, 128, 1, 2, 1}, {20, 16, 24, 3, 1, 1}, {9, 48, 40, 3, 2, 1}};
+        {14, 256, 512, 3, 1, 1}, {14, 512, 512, 3, 2, 1}, {7, 512, 512, 3, 1, 4}, {56, 64, 128, 1, 2, 1}, {20, 16, 24, 3, 1, 1}, {9, 48, 40, 3, 2, 1},
+        {13, 64, 72, 3, 1, 0}, {11, 128, 64, 3, 1, 0}};
     double total = 0, totalOps = 0; int failures = 0;
     cudaEvent_t e0, e1; cudaEventCreate(&e0); cudaEventCreate(&e1);
     for (auto &l : layers) {
@@ -100,7 +107,13 @@ int main(int argc, char **argv) {
         printf("layer H%d C%d K%d R%d s%d M%lld (x%d):", l.H, l.C, l.K, l.R, l.st, g.M, l.count);
         for (auto &c : cfgs) {
             if (c.BN > g.K && c.BN != 64) continue;
-            int blocks = (int)((g.M + c.BM - 1) / c.BM * ((g.K + c.BN - 1) / c.BN));
+            if (c.halo && (c.halo != l.C || l.R != 3 || l.st != 1)) continue;
+            dim3 blocks((unsigned)((g.M + c.BM - 1) / c.BM * ((g.K + c.BN - 1) / c.BN)));
+            if (c.halo) {
+                int ky = (int)((g.K + 63) / 64), tiles = (int)(N * ((g.OH + c.th - 1) / c.th) * ((g.OW + 7) / 8));
+                int perSM = std::max(1, std::min((228 << 10) / (c.smem + 1024), 2048 / c.T));
+                blocks = dim3((unsigned)std::max(1, std::min(tiles, sms * perSM / ky)), (unsigned)ky);
+            }
             // s8 output
             cudaMemset(dy, 0, ny);
             c.k<<<blocks, c.T, c.smem>>>(dx, dw, ds, db, dz, dp, dy, g, 16, 0, 0, 1, 1, outInv, nullptr, nullptr, nullptr, 1.f);

@@ -281,133 +281,6 @@ QCONV_ENTRY(qconv_128x128, 128, 128, 2, 4, 4)
 QCONV_ENTRY(qconv_128x64, 128, 64, 4, 2, 4)
 QCONV_ENTRY(qconv_64x64, 64, 64, 2, 2, 4)
 
-// 3×3 convolutions with stride 1 and dilation 1 on CC input channels (64 or a multiple of 128): the input
-// pixels a tile needs are loaded once and read by all nine taps, where the implicit GEMM above gathers each
-// pixel nine times. A block keeps the [tap][64 output channels][CC] filters of its column tile (blockIdx.y) in
-// shared memory and walks output tiles of TH × 8 pixels (blockIdx.x, stepping gridDim.x); a tile's
-// (TH + 2) × 10 input pixels (zero outside the image) are loaded by cp.async into one of two buffers while the
-// tile before is computed. ldmatrix takes a row address per lane, so a tap's A fragment is the halo read at
-// that tap's offset. Rows of CC bytes are XOR-swizzled in 16-byte chunks so that eight consecutive pixels (or
-// filter rows) land in eight different bank groups.
-template <int CC> __device__ __forceinline__ int hswz(int row, int ch) {
-    return CC == 64 ? row * 64 + ((ch ^ ((row >> 1) & 3)) << 4) : row * CC + ((ch ^ (row & 7)) << 4);
-}
-template <int CC, int TH, int WM, int WN>
-__device__ __forceinline__ void hconv_k(const signed char *__restrict__ x, const signed char *__restrict__ w,
-                                        const float *__restrict__ scale, const float *__restrict__ bias,
-                                        const half_t *__restrict__ z, const float *__restrict__ slope, void *y,
-                                        QGeom g64, int act, float alpha, float beta, int residualBefore,
-                                        int outInt8, float outInv, QAffine a2) {
-    constexpr int TW = 8, BM = TH * TW, BN = 64, T = WM * WN * 32, HW = TW + 2, HP = (TH + 2) * HW, CPP = CC / 16;
-    constexpr int MT = BM / WM / 16, NT = BN / WN / 8, WBYTES = 9 * BN * CC, HBYTES = HP * CC;
-    static_assert(HBYTES % 128 == 0 && MT >= 1 && NT % 2 == 0, "tile shape");
-    extern __shared__ __align__(128) unsigned char smem[];
-    unsigned char *sW = smem, *sH = smem + WBYTES;
-    float *tile = (float *)(smem + WBYTES + 2 * HBYTES);
-    const int H = (int)g64.H, W = (int)g64.W, K = (int)g64.K, OH = (int)g64.OH, OW = (int)g64.OW, Kd = (int)g64.Kd;
-    const int ph = (int)g64.ph, pw = (int)g64.pw;
-    const int tilesX = (OW + TW - 1) / TW, perImage = tilesX * ((OH + TH - 1) / TH), ntiles = (int)g64.N * perImage;
-    const int bn = blockIdx.y * BN, tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-    const int wm0 = (warp / WN) * (BM / WM), wn0 = (warp % WN) * (BN / WN);
-    int t = blockIdx.x;
-    if (t >= ntiles) return;
-
-    for (int i = tid; i < 9 * BN * CPP; i += T) {
-        const int ch = i % CPP, n = (i / CPP) % BN, tap = i / (CPP * BN);
-        const bool v = bn + n < K;
-        cp_async16(smem_addr(sW + tap * BN * CC + hswz<CC>(n, ch)), v ? w + (i64)(bn + n) * Kd + tap * CC + ch * 16 : w, v);
-    }
-    auto loadHalo = [&](int buf, int ti) {
-        const int n = ti / perImage, p = ti % perImage, iy0 = (p / tilesX) * TH - ph, ix0 = (p % tilesX) * TW - pw;
-        unsigned char *h = sH + buf * HBYTES;
-        for (int i = tid; i < HP * CPP; i += T) {
-            const int ch = i % CPP, hp = i / CPP, iy = iy0 + hp / HW, ix = ix0 + hp % HW;
-            const bool v = (unsigned)iy < (unsigned)H && (unsigned)ix < (unsigned)W;
-            cp_async16(smem_addr(h + hswz<CC>(hp, ch)), v ? x + (((i64)n * H + iy) * W + ix) * CC + ch * 16 : x, v);
-        }
-    };
-    loadHalo(0, t);
-    cp_async_commit();
-
-    // This lane's ldmatrix rows: halo pixel of tap (0, 0) for each A fragment, filter row for each B pair.
-    int hp0[MT];
-#pragma unroll
-    for (int i = 0; i < MT; ++i) {
-        const int p = wm0 + i * 16 + (lane & 7) + ((lane >> 3) & 1) * 8;
-        hp0[i] = (p / TW) * HW + p % TW;
-    }
-    const int aChunk = lane >> 4, bChunk = (lane >> 3) & 1, bRow = wn0 + (lane & 7) + (lane >> 4) * 8;
-    const int gq = lane >> 2, tq = lane & 3;
-    float sc[NT][2], bi[NT][2];
-#pragma unroll
-    for (int j = 0; j < NT; ++j)
-#pragma unroll
-        for (int e = 0; e < 2; ++e) {
-            const int k = bn + wn0 + j * 8 + tq * 2 + e;
-            sc[j][e] = k < K ? scale[k] : 0.f;
-            bi[j][e] = k < K && bias ? bias[k] : 0.f;
-        }
-
-    for (int buf = 0; t < ntiles; t += gridDim.x, buf ^= 1) {
-        if (t + (int)gridDim.x < ntiles) loadHalo(buf ^ 1, t + gridDim.x);
-        cp_async_commit();
-        cp_async_wait<1>();
-        __syncthreads();
-        const unsigned hBase = smem_addr(sH + buf * HBYTES), wBase = smem_addr(sW);
-        int acc[MT][NT][4];
-#pragma unroll
-        for (int i = 0; i < MT; ++i)
-#pragma unroll
-            for (int j = 0; j < NT; ++j)
-#pragma unroll
-                for (int q = 0; q < 4; ++q) acc[i][j][q] = 0;
-#pragma unroll 1
-        for (int tap = 0; tap < 9; ++tap) {
-            const int shift = (tap / 3) * HW + tap % 3;
-#pragma unroll
-            for (int ks = 0; ks < CC / 32; ++ks) {
-                unsigned af[MT][4], bf[NT][2];
-#pragma unroll
-                for (int i = 0; i < MT; ++i)
-                    ldsm4(hBase + hswz<CC>(hp0[i] + shift, 2 * ks + aChunk), af[i][0], af[i][1], af[i][2], af[i][3]);
-#pragma unroll
-                for (int j = 0; j < NT; j += 2)
-                    ldsm4(wBase + tap * BN * CC + hswz<CC>(bRow + j * 8, 2 * ks + bChunk), bf[j][0], bf[j][1], bf[j + 1][0],
-                          bf[j + 1][1]);
-#pragma unroll
-                for (int i = 0; i < MT; ++i)
-#pragma unroll
-                    for (int j = 0; j < NT; ++j) mma_s8(acc[i][j], af[i], bf[j]);
-            }
-        }
-#pragma unroll
-        for (int j = 0; j < NT; ++j) {
-            const int col = wn0 + j * 8 + tq * 2;
-#pragma unroll
-            for (int i = 0; i < MT; ++i)
-#pragma unroll
-                for (int hrow = 0; hrow < 2; ++hrow)
-                    *(float2 *)(tile + tile_at<BN>(wm0 + i * 16 + gq + hrow * 8, col)) =
-                        make_float2((float)acc[i][j][hrow * 2] * sc[j][0] + bi[j][0],
-                                    (float)acc[i][j][hrow * 2 + 1] * sc[j][1] + bi[j][1]);
-        }
-        __syncthreads();
-        const int n = t / perImage, p = t % perImage, oy0 = (p / tilesX) * TH, ox0 = (p % tilesX) * TW;
-        qepilogue<BM, BN, T>(tile, [=](int row) {
-            const int oy = oy0 + row / TW, ox = ox0 + row % TW;
-            return oy < OH && ox < OW ? (n * OH + oy) * OW + ox : -1;
-        }, bn, K, z, slope, y, act, alpha, beta, residualBefore, outInt8, outInv, a2);
-    }
-    cp_async_wait<0>();
-}
-
-#define HCONV_ENTRY(NAME, CC, TH, WM, WN) \
-extern "C" __global__ void __launch_bounds__(WM * WN * 32) NAME(const signed char *x, const signed char *w, const float *scale, \
-    const float *bias, const half_t *z, const float *slope, void *y, QGeom g, int act, float alpha, float beta, \
-    int residualBefore, int outInt8, float outInv, signed char *y2, const float *scale2, const float *shift2, float q2) { \
-    hconv_k<CC, TH, WM, WN>(x, w, scale, bias, z, slope, y, g, act, alpha, beta, residualBefore, outInt8, outInv, \
-                            QAffine{y2, scale2, shift2, q2}); }
-HCONV_ENTRY(hconv_c64_16x8, 64, 16, 4, 2)
 
 __device__ __forceinline__ void wgmma_n64(int *d, unsigned long long da, unsigned long long db) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -578,10 +451,21 @@ WGCONV_ENTRY(wgconv_128x128s6, 128, 6, 64, 2)
 WGCONV_ENTRY(wgconv_128x128k128, 128, 3, 128, 2)
 WGCONV_ENTRY(wgconv_192x128k128, 128, 3, 128, 3)
 
-// The halo kernel on warpgroup MMA (sm_90a): each warpgroup takes 64 pixels of the tile; its A fragments come from
-// the halo by ldmatrix (a row address per lane, as above) into registers, and B straight from the resident filters
-// through a swizzle descriptor (the filter rows use the layout the descriptors expect). Two register buffers for
-// A, so that a step's ldmatrix overlaps the MMA before it.
+// 3×3 convolutions with stride 1 and dilation 1 on CC input channels (64 or a multiple of 128): the input
+// pixels a tile needs are loaded once and read by all nine taps, where the implicit GEMMs above gather each
+// pixel nine times. A block keeps the [tap][64 output channels][CC] filters of its column tile (blockIdx.y) in
+// shared memory and walks output tiles of TH × 8 pixels (blockIdx.x, stepping gridDim.x); a tile's
+// (TH + 2) × 10 input pixels (zero outside the image) are loaded by cp.async into one of two buffers while the
+// tile before is computed. ldmatrix takes a row address per lane, so a tap's A fragment is the halo read at
+// that tap's offset. Rows of CC bytes are XOR-swizzled in 16-byte chunks so that eight consecutive pixels (or
+// filter rows) land in eight different bank groups — the layout the wgmma swizzle descriptors expect, too.
+// - mma.sync (WGMMA false): warps WM × WN, each (BM / WM) pixels × (BN / WN) channels.
+// - wgmma (sm_90a; WN = 1, a warp per 16 pixels): each warpgroup takes 64 pixels × 64 channels with A in
+//   registers (loaded by ldmatrix G steps ahead of the MMAs that read them) and B straight from the resident
+//   filters through a descriptor. Its accumulators lie in the same order as the mma.sync ones with MT = 1.
+template <int CC> __device__ __forceinline__ int hswz(int row, int ch) {
+    return CC == 64 ? row * 64 + ((ch ^ ((row >> 1) & 3)) << 4) : row * CC + ((ch ^ (row & 7)) << 4);
+}
 __device__ __forceinline__ void wgmma_n64_rs(int *d, const unsigned *a, unsigned long long db) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     asm volatile("{ .reg .pred p; setp.ne.b32 p, %37, 0;\n"
@@ -593,22 +477,24 @@ __device__ __forceinline__ void wgmma_n64_rs(int *d, const unsigned *a, unsigned
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
 #endif
 }
-template <int CC, int TH, int G>
-__device__ __forceinline__ void whconv_k(const signed char *__restrict__ x, const signed char *__restrict__ w,
-                                         const float *__restrict__ scale, const float *__restrict__ bias,
-                                         const half_t *__restrict__ z, const float *__restrict__ slope, void *y,
-                                         QGeom g64, int act, float alpha, float beta, int residualBefore,
-                                         int outInt8, float outInv, QAffine a2) {
-    constexpr int TW = 8, BM = TH * TW, BN = 64, T = BM * 2, HW = TW + 2, HP = (TH + 2) * HW, CPP = CC / 16;
-    constexpr int WBYTES = 9 * BN * CC, HBYTES = HP * CC, STEPS = 9 * CC / 32;
-    static_assert(HBYTES % 128 == 0 && BM % 64 == 0 && STEPS % G == 0, "tile shape");
+template <int CC, int TH, int WM, int WN, bool WGMMA>
+__device__ __forceinline__ void hconv_k(const signed char *__restrict__ x, const signed char *__restrict__ w,
+                                        const float *__restrict__ scale, const float *__restrict__ bias,
+                                        const half_t *__restrict__ z, const float *__restrict__ slope, void *y,
+                                        QGeom g64, int act, float alpha, float beta, int residualBefore,
+                                        int outInt8, float outInv, QAffine a2) {
+    constexpr int TW = 8, BM = TH * TW, BN = 64, T = WM * WN * 32, HW = TW + 2, HP = (TH + 2) * HW, CPP = CC / 16;
+    constexpr int MT = BM / WM / 16, NT = BN / WN / 8, WBYTES = 9 * BN * CC, HBYTES = HP * CC, STEPS = 9 * CC / 32, G = 3;
+    static_assert(HBYTES % 128 == 0 && MT >= 1 && NT % 2 == 0, "tile shape");
+    static_assert(!WGMMA || (WN == 1 && MT == 1 && STEPS % G == 0), "a warpgroup takes 64 pixels × 64 channels");
     extern __shared__ __align__(128) unsigned char smem[];
     unsigned char *sW = smem, *sH = smem + WBYTES;
     float *tile = (float *)(smem + WBYTES + 2 * HBYTES);
     const int H = (int)g64.H, W = (int)g64.W, K = (int)g64.K, OH = (int)g64.OH, OW = (int)g64.OW, Kd = (int)g64.Kd;
     const int ph = (int)g64.ph, pw = (int)g64.pw;
     const int tilesX = (OW + TW - 1) / TW, perImage = tilesX * ((OH + TH - 1) / TH), ntiles = (int)g64.N * perImage;
-    const int bn = blockIdx.y * BN, tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, wg = warp >> 2;
+    const int bn = blockIdx.y * BN, tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int wm0 = (warp / WN) * (BM / WM), wn0 = (warp % WN) * (BN / WN);
     int t = blockIdx.x;
     if (t >= ntiles) return;
 
@@ -629,15 +515,21 @@ __device__ __forceinline__ void whconv_k(const signed char *__restrict__ x, cons
     loadHalo(0, t);
     cp_async_commit();
 
-    const int p = wg * 64 + (warp & 3) * 16 + (lane & 7) + ((lane >> 3) & 1) * 8;
-    const int hp0 = (p / TW) * HW + p % TW, aChunk = lane >> 4;
-    const int gq = lane >> 2, tq = lane & 3, trow = wg * 64 + (warp & 3) * 16 + gq;
-    float sc[BN / 8][2], bi[BN / 8][2];
+    // This lane's ldmatrix rows: halo pixel of tap (0, 0) for each A fragment, filter row for each B pair.
+    int hp0[MT];
 #pragma unroll
-    for (int j = 0; j < BN / 8; ++j)
+    for (int i = 0; i < MT; ++i) {
+        const int p = wm0 + i * 16 + (lane & 7) + ((lane >> 3) & 1) * 8;
+        hp0[i] = (p / TW) * HW + p % TW;
+    }
+    const int aChunk = lane >> 4, bChunk = (lane >> 3) & 1, bRow = wn0 + (lane & 7) + (lane >> 4) * 8;
+    const int gq = lane >> 2, tq = lane & 3;
+    float sc[NT][2], bi[NT][2];
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
 #pragma unroll
         for (int e = 0; e < 2; ++e) {
-            const int k = bn + j * 8 + tq * 2 + e;
+            const int k = bn + wn0 + j * 8 + tq * 2 + e;
             sc[j][e] = k < K ? scale[k] : 0.f;
             bi[j][e] = k < K && bias ? bias[k] : 0.f;
         }
@@ -646,47 +538,77 @@ __device__ __forceinline__ void whconv_k(const signed char *__restrict__ x, cons
         if (t + (int)gridDim.x < ntiles) loadHalo(buf ^ 1, t + gridDim.x);
         cp_async_commit();
         cp_async_wait<1>();
-        proxy_fence();
+        if (WGMMA) proxy_fence();
         __syncthreads();
         const unsigned hBase = smem_addr(sH + buf * HBYTES), wBase = smem_addr(sW);
-        int acc[BN / 2];
+        int acc[MT][NT][4];
 #pragma unroll
-        for (int i = 0; i < BN / 2; ++i) acc[i] = 0;
-        // Steps (tap, 32-channel slice) in batches of G: a batch's fragments are loaded while the batch before runs.
-        unsigned af[2][G][4];
-        auto loadBatch = [&](int b) {
+        for (int i = 0; i < MT; ++i)
 #pragma unroll
-            for (int i = 0; i < G; ++i) {
-                const int st = b * G + i, tap = st / (CC / 32), ks = st % (CC / 32);
-                ldsm4(hBase + hswz<CC>(hp0 + (tap / 3) * HW + tap % 3, 2 * ks + aChunk), af[b & 1][i][0], af[b & 1][i][1],
-                      af[b & 1][i][2], af[b & 1][i][3]);
+            for (int j = 0; j < NT; ++j)
+#pragma unroll
+                for (int q = 0; q < 4; ++q) acc[i][j][q] = 0;
+        if constexpr (WGMMA) {
+            unsigned af[2][G][4];
+            auto loadA = [&](int b) {
+#pragma unroll
+                for (int i = 0; i < G; ++i) {
+                    const int st = b * G + i, tap = st / (CC / 32), ks = st % (CC / 32);
+                    ldsm4(hBase + hswz<CC>(hp0[0] + (tap / 3) * HW + tap % 3, 2 * ks + aChunk), af[b & 1][i][0],
+                          af[b & 1][i][1], af[b & 1][i][2], af[b & 1][i][3]);
+                }
+            };
+            loadA(0);
+#pragma unroll
+            for (int b = 0; b < STEPS / G; ++b) {
+                wg_fence();
+#pragma unroll
+                for (int i = 0; i < G; ++i) {
+                    const int st = b * G + i, tap = st / (CC / 32), ks = st % (CC / 32);
+                    wgmma_n64_rs(&acc[0][0][0], af[b & 1][i], wg_desc<(CC == 64 ? 64 : 128)>(wBase + tap * BN * CC + ks * 32));
+                }
+                wg_commit();
+                if (b + 1 < STEPS / G) { wg_wait<1>(); loadA(b + 1); }
             }
-        };
-        loadBatch(0);
+            wg_wait<0>();
 #pragma unroll
-        for (int b = 0; b < STEPS / G; ++b) {
-            wg_fence();
+            for (int j = 0; j < NT; ++j)
 #pragma unroll
-            for (int i = 0; i < G; ++i) {
-                const int st = b * G + i, tap = st / (CC / 32), ks = st % (CC / 32);
-                wgmma_n64_rs(acc, af[b & 1][i], wg_desc<(CC == 64 ? 64 : 128)>(wBase + tap * BN * CC + ks * 32));
+                for (int q = 0; q < 4; ++q) reg_fence(acc[0][j][q]);
+        } else {
+#pragma unroll 1
+            for (int tap = 0; tap < 9; ++tap) {
+                const int shift = (tap / 3) * HW + tap % 3;
+#pragma unroll
+                for (int ks = 0; ks < CC / 32; ++ks) {
+                    unsigned af[MT][4], bf[NT][2];
+#pragma unroll
+                    for (int i = 0; i < MT; ++i)
+                        ldsm4(hBase + hswz<CC>(hp0[i] + shift, 2 * ks + aChunk), af[i][0], af[i][1], af[i][2], af[i][3]);
+#pragma unroll
+                    for (int j = 0; j < NT; j += 2)
+                        ldsm4(wBase + tap * BN * CC + hswz<CC>(bRow + j * 8, 2 * ks + bChunk), bf[j][0], bf[j][1],
+                              bf[j + 1][0], bf[j + 1][1]);
+#pragma unroll
+                    for (int i = 0; i < MT; ++i)
+#pragma unroll
+                        for (int j = 0; j < NT; ++j) mma_s8(acc[i][j], af[i], bf[j]);
+                }
             }
-            wg_commit();
-            if (b + 1 < STEPS / G) { wg_wait<1>(); loadBatch(b + 1); }
         }
-        wg_wait<0>();
 #pragma unroll
-        for (int i = 0; i < BN / 2; ++i) reg_fence(acc[i]);
+        for (int j = 0; j < NT; ++j) {
+            const int col = wn0 + j * 8 + tq * 2;
 #pragma unroll
-        for (int j = 0; j < BN / 8; ++j) {
-            const int col = j * 8 + tq * 2;
+            for (int i = 0; i < MT; ++i)
 #pragma unroll
-            for (int hrow = 0; hrow < 2; ++hrow)
-                *(float2 *)(tile + tile_at<BN>(trow + hrow * 8, col)) =
-                    make_float2((float)acc[j * 4 + hrow * 2] * sc[j][0] + bi[j][0], (float)acc[j * 4 + hrow * 2 + 1] * sc[j][1] + bi[j][1]);
+                for (int hrow = 0; hrow < 2; ++hrow)
+                    *(float2 *)(tile + tile_at<BN>(wm0 + i * 16 + gq + hrow * 8, col)) =
+                        make_float2((float)acc[i][j][hrow * 2] * sc[j][0] + bi[j][0],
+                                    (float)acc[i][j][hrow * 2 + 1] * sc[j][1] + bi[j][1]);
         }
         __syncthreads();
-        const int n = t / perImage, pi = t % perImage, oy0 = (pi / tilesX) * TH, ox0 = (pi % tilesX) * TW;
+        const int n = t / perImage, p = t % perImage, oy0 = (p / tilesX) * TH, ox0 = (p % tilesX) * TW;
         qepilogue<BM, BN, T>(tile, [=](int row) {
             const int oy = oy0 + row / TW, ox = ox0 + row % TW;
             return oy < OH && ox < OW ? (n * OH + oy) * OW + ox : -1;
@@ -694,13 +616,14 @@ __device__ __forceinline__ void whconv_k(const signed char *__restrict__ x, cons
     }
     cp_async_wait<0>();
 }
-#define WHCONV_ENTRY(NAME, CC, TH, G) \
-extern "C" __global__ void __launch_bounds__(TH * 16) NAME(const signed char *x, const signed char *w, const float *scale, \
+#define HCONV_ENTRY(NAME, CC, TH, WM, WN, WGMMA) \
+extern "C" __global__ void __launch_bounds__(WM * WN * 32) NAME(const signed char *x, const signed char *w, const float *scale, \
     const float *bias, const half_t *z, const float *slope, void *y, QGeom g, int act, float alpha, float beta, \
     int residualBefore, int outInt8, float outInv, signed char *y2, const float *scale2, const float *shift2, float q2) { \
-    whconv_k<CC, TH, G>(x, w, scale, bias, z, slope, y, g, act, alpha, beta, residualBefore, outInt8, outInv, \
-                     QAffine{y2, scale2, shift2, q2}); }
-WHCONV_ENTRY(whconv_c64_8x8, 64, 8, 3)
+    hconv_k<CC, TH, WM, WN, WGMMA>(x, w, scale, bias, z, slope, y, g, act, alpha, beta, residualBefore, outInt8, outInv, \
+                                   QAffine{y2, scale2, shift2, q2}); }
+HCONV_ENTRY(hconv_c64_16x8, 64, 16, 4, 2, false)
+HCONV_ENTRY(whconv_c64_8x8, 64, 8, 4, 1, true)
 """#
 }
 

@@ -137,7 +137,8 @@ struct alignas(16) Vec16 { unsigned int w[4]; };
 
 template <class T> __device__ void conv_epilogue_vec_k(T *y, const float *bias, int biasMode, const T *z,
                                                        const float *slope, i64 nvec, int C, i64 hw, int op,
-                                                       float a, float b, int before) {
+                                                       float a, float b, int before, signed char *y2,
+                                                       const float *s2, const float *t2, float q2) {
     constexpr int V = 16 / sizeof(T);
     const i64 chw = (i64)C * hw;
     GRID_LOOP(j, nvec) {
@@ -156,6 +157,15 @@ template <class T> __device__ void conv_epilogue_vec_k(T *y, const float *bias, 
                                      before));
         }
         reinterpret_cast<Vec16 *>(y)[j] = yv;
+        if (y2) {
+            // A BatchNormalization of the stored value on the s8 grid q2, rounded as channel_affine_s8_nhwc rounds it.
+            unsigned q[V / 4] = {};
+#pragma unroll
+            for (int k = 0; k < V; ++k)
+                q[k / 4] |= ((unsigned)(int)q8f(ld(ye, k) * s2[c0 + k] + t2[c0 + k], q2) & 0xffu) << (8 * (k % 4));
+#pragma unroll
+            for (int k = 0; k < V / 4; ++k) reinterpret_cast<unsigned *>(y2 + i0)[k] = q[k];
+        }
     }
 }
 
@@ -434,8 +444,8 @@ extern "C" __global__ void conv_epilogue_##S(T *y, const float *bias, int biasMo
     i64 n, int C, i64 hw, int nhwc, int op, float a, float b, int before) \
     { conv_epilogue_k(y, bias, biasMode, z, slope, n, C, hw, nhwc, op, a, b, before); } \
 extern "C" __global__ void conv_epilogue_vec_##S(T *y, const float *bias, int biasMode, const T *z, const float *slope, \
-    i64 nvec, int C, i64 hw, int op, float a, float b, int before) \
-    { conv_epilogue_vec_k(y, bias, biasMode, z, slope, nvec, C, hw, op, a, b, before); } \
+    i64 nvec, int C, i64 hw, int op, float a, float b, int before, signed char *y2, const float *s2, const float *t2, \
+    float q2) { conv_epilogue_vec_k(y, bias, biasMode, z, slope, nvec, C, hw, op, a, b, before, y2, s2, t2, q2); } \
 extern "C" __global__ void gather_nhwc_vec_##S(T *y, const T *x, i64 nvec, int CV, int OH, int OW, int H, int W, \
     int sh, int sw) { gather_nhwc_vec_k(y, x, nvec, CV, OH, OW, H, W, sh, sw); } \
 extern "C" __global__ void conv_small_nhwc_##S(T *y, const T *x, const float *w, const float *bias, int biasMode, \

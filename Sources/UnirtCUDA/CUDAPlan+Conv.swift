@@ -139,12 +139,24 @@ extension CUDAPlan {
             }
         }
         let hasBias = bias.map { $0.contains { $0 != 0 } } ?? false
+        // A BatchNormalization of the output that only int8 layers read, written as s8 by the epilogue kernel
+        // (`int8EpilogueAffines`): cuDNN's fused call and the alternatives below have no second output.
+        var second: [KernelArg] = [.ptr(0), .ptr(0), .ptr(0), .f32(1)]
+        let secondBN = int8EpilogueBatchNorms[node.name]
+        if let bn = secondBN {
+            guard nhwc, y[1] % (16 / precision.elementSize) == 0, let q = int8Chains[bn.outputs[0]],
+                  let affine = Self.batchNormAffine(bn, constant: constant) else {
+                throw refuse("internal: \(bn.name) cannot be written by this convolution's epilogue")
+            }
+            second = [.ptr(try ptr(bn.outputs[0])), .ptr(try upload(floats: affine.scale, f32: true)),
+                      .ptr(try upload(floats: affine.shift, f32: true)), .f32(q)]
+        }
 
         // cuDNN's fused conv + residual + bias + ReLU/identity runs identity only with implicit precomputed GEMM:
         // take that algorithm when it is slower than the fastest by less than an epilogue pass would cost.
         let precomp = Int32(UNIRT_CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM)
         let fusableEpilogue = biasMap == nil && (act == 1 || act == 0) && (z == 0 || residualBefore == 1)
-            && (hasBias || z != 0 || act != 0)
+            && (hasBias || z != 0 || act != 0) && secondBN == nil
         if fusableEpilogue, act == 0, best.algo != precomp, let p = usable.first(where: { $0.algo == precomp }) {
             let passes = z != 0 ? 3 : 2
             let epilogueMs = 0.004 + Double(y.reduce(1, *) * precision.elementSize * passes) / 2.5e9
@@ -177,7 +189,7 @@ extension CUDAPlan {
                                   "convolution \(node.name)")
             }
             label = "cudnn algo \(best.algo)\(nhwc ? " nhwc" : "")\(variant), \(String(format: "%.3f", best.time)) ms"
-            if hasBias || biasMap != nil || z != 0 || act != 0 {
+            if hasBias || biasMap != nil || z != 0 || act != 0 || secondBN != nil {
                 try epilogueStep()
                 label += " + epilogue"
             }
@@ -189,7 +201,9 @@ extension CUDAPlan {
         // residual as a cuBLASLt GEMM with a bias epilogue.
         var alternative: (() throws -> String)? = nil
         let width = 16 / elem
-        if nhwc, group == 1, x[1] <= 4, y[1] % 8 == 0, variant.isEmpty, w.shape[2] * w.shape[3] * x[1] * y[1] * 4 <= 48 << 10,
+        if secondBN != nil {
+            label += " + \(secondBN!.name) s8"
+        } else if nhwc, group == 1, x[1] <= 4, y[1] % 8 == 0, variant.isEmpty, w.shape[2] * w.shape[3] * x[1] * y[1] * 4 <= 48 << 10,
            win.dilations.allSatisfy({ $0 == 1 }) {
             alternative = { try self.smallInputConvStep(x: x, y: y, w: w, win: win, input: xPtr, output: yPtr,
                                                         inputNHWC: true, bias: bias, biasMap: biasMap, z: z, slope: slope,
@@ -227,7 +241,7 @@ extension CUDAPlan {
             if nhwc, y[1] % width == 0 {
                 launchStep("conv_epilogue_vec", count: n / width, KernelArgs([
                     .ptr(yPtr), .ptr(biasPtr), .i32(biasMode), .ptr(z), .ptr(slopePtr), .i64(Int64(n / width)), .i32(Int32(y[1])),
-                    .i64(Int64(hw)), .i32(act), .f32(alpha), .f32(beta), .i32(residualBefore)]))
+                    .i64(Int64(hw)), .i32(act), .f32(alpha), .f32(beta), .i32(residualBefore)] + second))
             } else {
                 launchStep("conv_epilogue", count: n, KernelArgs([
                     .ptr(yPtr), .ptr(biasPtr), .i32(biasMode), .ptr(z), .ptr(slopePtr), .i64(Int64(n)), .i32(Int32(y[1])),

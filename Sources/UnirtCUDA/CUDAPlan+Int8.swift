@@ -62,18 +62,24 @@ extension CUDAPlan {
         return chains
     }
 
-    /// BatchNormalizations that the epilogue of an int8-core convolution writes as a second
-    /// output, by convolution name: the BatchNormalization reads the convolution's output
-    /// (stored fp16, NHWC: it has other readers, such as a residual), has constant
-    /// parameters, and its output is an s8 chain value (`int8Chains`). The epilogue applies
-    /// the per-channel affine map to the fp16 value it stores and rounds onto the chain's
-    /// grid, as `channel_affine_s8` would, so the separate pass over the tensor disappears.
-    /// One BatchNormalization per convolution (the first in node order).
+    /// BatchNormalizations that the epilogue of a convolution writes as a second output, by
+    /// convolution name: the BatchNormalization reads the convolution's output (stored fp16,
+    /// NHWC: it has other readers, such as a residual), has constant parameters, and its
+    /// output is an s8 chain value (`int8Chains`). The epilogue — the int8 kernels' own, or
+    /// the epilogue kernel after a float (cuDNN) convolution with output channels a multiple
+    /// of 8 — applies the per-channel affine map to the fp16 value it stores and rounds onto
+    /// the chain's grid, as `channel_affine_s8` would, so the separate pass over the tensor
+    /// disappears. One BatchNormalization per convolution (the first in node order).
     public static func int8EpilogueAffines(_ nodes: [Node], int8Cores: Set<String>, int8Chains: [String: Float],
                                            nhwcValues: Set<String>, info: (String) -> ValueInfo,
                                            constant: (String) -> Tensor?) -> [String: Node] {
         var producer: [String: Node] = [:]
-        for n in nodes where int8Cores.contains(n.name) { if let y = n.outputs.first { producer[y] = n } }
+        for n in nodes {
+            guard let y = n.outputs.first else { continue }
+            let shape = info(y).shape
+            if int8Cores.contains(n.name)
+                || ((n.op == .conv || n.op == .fusedConv) && shape.count == 4 && shape[1] % 8 == 0) { producer[y] = n }
+        }
         var folded: [String: Node] = [:]
         for bn in nodes where bn.op == .batchNormalization {
             guard let x = bn.inputs.first, let y = bn.outputs.first, let conv = producer[x], folded[conv.name] == nil,

@@ -167,6 +167,18 @@ final class CUDABackendTests: XCTestCase {
         XCTAssertEqual(folded.count, 3, "bn6 reads a graph input, not a convolution")
         XCTAssertTrue(CUDAPlan.int8EpilogueAffines(nodes, int8Cores: cores, int8Chains: chains, nhwcValues: [], info: info,
                                                    constant: constant).isEmpty, "NCHW values keep the separate pass")
+
+        // A float first layer (3 input channels, not an int8 layer) followed by a block: its epilogue kernel writes bn1.
+        let first = [Node(name: "f", op: .fusedConv, inputs: ["img", "w"], outputs: ["a0"], opset: 1),
+                     bn("bn1", "a0", "g0"), conv("c1", "g0", "d0"), conv("c2", "d0", "e0", residual: "a0")]
+        let firstNHWC = Set(first.flatMap(\.outputs))
+        let firstChains = CUDAPlan.int8Chains(first, int8Cores: ["c1", "c2"], graphOutputs: ["e0"], nhwcValues: firstNHWC, info: info)
+        XCTAssertEqual(CUDAPlan.int8EpilogueAffines(first, int8Cores: ["c1", "c2"], int8Chains: firstChains, nhwcValues: firstNHWC,
+                                                    info: info, constant: constant).mapValues(\.name), ["f": "bn1"])
+        // Output channels not a multiple of 8 (no 16-byte fp16 vectors): the separate pass stays.
+        func info12(_ n: String) -> ValueInfo { ValueInfo(dtype: .f32, shape: [1, 12, 8, 8]) }
+        XCTAssertTrue(CUDAPlan.int8EpilogueAffines(first, int8Cores: ["c1", "c2"], int8Chains: firstChains, nhwcValues: firstNHWC,
+                                                   info: info12, constant: constant).isEmpty)
     }
 
     func testBroadcastGeometry() throws {

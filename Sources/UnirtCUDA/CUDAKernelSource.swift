@@ -240,37 +240,44 @@ template <class T> __device__ void conv_small_nhwc_k(T *y, const T *x, const flo
                                                      const T *z, const float *slope, int N, int Ci, int H, int W,
                                                      i64 sn, i64 sc, i64 sh, i64 sw, int Co, int OH, int OW, int KH,
                                                      int KW, int strh, int strw, int padh, int padw, int op, float a,
-                                                     float b, int before) {
-    extern __shared__ float ws[];
+                                                     float b, int before, signed char *y2, const float *s2,
+                                                     const float *t2, float q2) {
+    // One thread: one output pixel × 8 output channels. The channel group is the slow index, so the threads of a
+    // warp take neighbouring pixels of one group and read the same filter values (shared-memory broadcasts, two
+    // 16-byte reads per input value). N·OH·OW < 2^31 (the caller checks), so pixel arithmetic is 32-bit.
+    extern __shared__ float4 ws4[];
+    const float *ws = reinterpret_cast<const float *>(ws4);
     const int taps = KH * KW * Ci;
-    for (int i = threadIdx.x; i < taps * Co; i += blockDim.x) ws[i] = w[i];
+    for (int i = threadIdx.x; i < taps * Co; i += blockDim.x) reinterpret_cast<float *>(ws4)[i] = w[i];
     __syncthreads();
-    const int G = Co / 8;
-    const i64 total = (i64)N * OH * OW * G;
-    const i64 chw = (i64)Co * OH * OW;
+    const int P = N * OH * OW;
+    const i64 total = (i64)P * (Co / 8), chw = (i64)Co * OH * OW;
     GRID_LOOP(j, total) {
-        int g = (int)(j % G); i64 p = j / G;
-        int ow = (int)(p % OW); i64 t = p / OW; int oh = (int)(t % OH); i64 n = t / OH;
+        const int g = (int)(j / P), p = (int)(j - (i64)g * P);
+        const int ow = p % OW, t = p / OW, oh = t % OH, n = t / OH;
+        const T *xn = x + n * sn;
         float acc[8];
 #pragma unroll
         for (int k = 0; k < 8; ++k) acc[k] = 0.f;
         for (int r = 0; r < KH; ++r) {
-            int ih = oh * strh - padh + r;
+            const int ih = oh * strh - padh + r;
             if (ih < 0 || ih >= H) continue;
             for (int q = 0; q < KW; ++q) {
-                int iw = ow * strw - padw + q;
+                const int iw = ow * strw - padw + q;
                 if (iw < 0 || iw >= W) continue;
+                const T *xp = xn + ih * sh + iw * sw;
+                const float4 *wr = reinterpret_cast<const float4 *>(ws + ((r * KW + q) * Ci) * Co + g * 8);
                 for (int c = 0; c < Ci; ++c) {
-                    float xv = ld(x, n * sn + c * sc + ih * sh + iw * sw);
-                    const float *wr = ws + ((r * KW + q) * Ci + c) * Co + g * 8;
-#pragma unroll
-                    for (int k = 0; k < 8; ++k) acc[k] += xv * wr[k];
+                    const float xv = ld(xp, c * sc);
+                    const float4 w0 = wr[c * (Co / 4)], w1 = wr[c * (Co / 4) + 1];
+                    acc[0] += xv * w0.x; acc[1] += xv * w0.y; acc[2] += xv * w0.z; acc[3] += xv * w0.w;
+                    acc[4] += xv * w1.x; acc[5] += xv * w1.y; acc[6] += xv * w1.z; acc[7] += xv * w1.w;
                 }
             }
         }
         Vec16 buf[sizeof(T) * 8 / 16];
         T *o = reinterpret_cast<T *>(buf);
-        const i64 i0 = p * Co + g * 8;
+        const i64 i0 = (i64)p * Co + g * 8;
 #pragma unroll
         for (int k = 0; k < 8; ++k) {
             const i64 i = i0 + k;
@@ -281,6 +288,16 @@ template <class T> __device__ void conv_small_nhwc_k(T *y, const T *x, const flo
         }
 #pragma unroll
         for (int v = 0; v < (int)(sizeof(T) * 8 / 16); ++v) reinterpret_cast<Vec16 *>(y + i0)[v] = buf[v];
+        if (y2) {
+            // A BatchNormalization of the stored value on the s8 grid q2, rounded as channel_affine_s8_nhwc rounds it.
+            unsigned lo = 0, hi = 0;
+#pragma unroll
+            for (int k = 0; k < 4; ++k) {
+                lo |= ((unsigned)(int)q8f(ld(o, k) * s2[g * 8 + k] + t2[g * 8 + k], q2) & 0xffu) << (8 * k);
+                hi |= ((unsigned)(int)q8f(ld(o, k + 4) * s2[g * 8 + k + 4] + t2[g * 8 + k + 4], q2) & 0xffu) << (8 * k);
+            }
+            *reinterpret_cast<uint2 *>(y2 + i0) = make_uint2(lo, hi);
+        }
     }
 }
 
@@ -450,9 +467,10 @@ extern "C" __global__ void gather_nhwc_vec_##S(T *y, const T *x, i64 nvec, int C
     int sh, int sw) { gather_nhwc_vec_k(y, x, nvec, CV, OH, OW, H, W, sh, sw); } \
 extern "C" __global__ void conv_small_nhwc_##S(T *y, const T *x, const float *w, const float *bias, int biasMode, \
     const T *z, const float *slope, int N, int Ci, int H, int W, i64 sn, i64 sc, i64 sh, i64 sw, int Co, int OH, \
-    int OW, int KH, int KW, int strh, int strw, int padh, int padw, int op, float a, float b, int before) \
+    int OW, int KH, int KW, int strh, int strw, int padh, int padw, int op, float a, float b, int before, \
+    signed char *y2, const float *s2, const float *t2, float q2) \
     { conv_small_nhwc_k(y, x, w, bias, biasMode, z, slope, N, Ci, H, W, sn, sc, sh, sw, Co, OH, OW, KH, KW, strh, strw, \
-                        padh, padw, op, a, b, before); } \
+                        padh, padw, op, a, b, before, y2, s2, t2, q2); } \
 extern "C" __global__ void channel_affine_##S(T *y, const T *x, const float *sc, const float *sh, i64 n, int C, i64 hw) \
     { channel_affine_k(y, x, sc, sh, n, C, hw); } \
 extern "C" __global__ void channel_affine_s8_nhwc_##S(signed char *y, const T *x, const float *sc, const float *sh, \

@@ -139,8 +139,8 @@ extension CUDAPlan {
             }
         }
         let hasBias = bias.map { $0.contains { $0 != 0 } } ?? false
-        // A BatchNormalization of the output that only int8 layers read, written as s8 by the epilogue kernel
-        // (`int8EpilogueAffines`): cuDNN's fused call and the alternatives below have no second output.
+        // A BatchNormalization of the output that only int8 layers read, written as s8 by the epilogue kernel or
+        // the direct first-layer kernel (`int8EpilogueAffines`); cuDNN's fused call and the GEMM have no second output.
         var second: [KernelArg] = [.ptr(0), .ptr(0), .ptr(0), .f32(1)]
         let secondBN = int8EpilogueBatchNorms[node.name]
         if let bn = secondBN {
@@ -201,14 +201,13 @@ extension CUDAPlan {
         // residual as a cuBLASLt GEMM with a bias epilogue.
         var alternative: (() throws -> String)? = nil
         let width = 16 / elem
-        if secondBN != nil {
-            label += " + \(secondBN!.name) s8"
-        } else if nhwc, group == 1, x[1] <= 4, y[1] % 8 == 0, variant.isEmpty, w.shape[2] * w.shape[3] * x[1] * y[1] * 4 <= 48 << 10,
-           win.dilations.allSatisfy({ $0 == 1 }) {
+        if nhwc, group == 1, x[1] <= 4, y[1] % 8 == 0, variant.isEmpty, w.shape[2] * w.shape[3] * x[1] * y[1] * 4 <= 48 << 10,
+           win.dilations.allSatisfy({ $0 == 1 }), y[0] * y[2] * y[3] < Int(Int32.max) {
             alternative = { try self.smallInputConvStep(x: x, y: y, w: w, win: win, input: xPtr, output: yPtr,
                                                         inputNHWC: true, bias: bias, biasMap: biasMap, z: z, slope: slope,
-                                                        act: act, alpha: alpha, beta: beta, residualBefore: residualBefore) }
-        } else if nhwc, group == 1, w.shape[2] == 1, w.shape[3] == 1, win.padsBegin.allSatisfy({ $0 == 0 }),
+                                                        act: act, alpha: alpha, beta: beta, residualBefore: residualBefore,
+                                                        second: second) }
+        } else if secondBN == nil, nhwc, group == 1, w.shape[2] == 1, w.shape[3] == 1, win.padsBegin.allSatisfy({ $0 == 0 }),
                   win.strides.allSatisfy({ $0 == 1 }) || variant == " strided gather", variant != " channels padded to 8",
                   act == 0, z == 0, biasMap == nil, x[1] % width == 0, y[1] % width == 0 {
             alternative = { try self.gemmConv1x1Step(node, rows: y[0] * y[2] * y[3], k: x[1], n: y[1], x: xPtr, w: wPtr,
@@ -228,7 +227,7 @@ extension CUDAPlan {
                 label += String(format: " (%.4f ms; %@ %.4f ms)", cudnnMs, altLabel, altMs)
             }
         }
-        return label
+        return label + (secondBN.map { " + \($0.name) s8" } ?? "")
 
         /// The epilogue kernel after a plain cuDNN convolution.
         func epilogueStep() throws {
@@ -250,10 +249,12 @@ extension CUDAPlan {
         }
     }
 
-    /// The direct-convolution kernel for few input channels (`conv_small_nhwc`), epilogue fused; NHWC output.
+    /// The direct-convolution kernel for few input channels (`conv_small_nhwc`), epilogue fused; NHWC output;
+    /// `second`: the s8 BatchNormalization output's pointer, scale, shift and grid (null pointer: none).
     func smallInputConvStep(x: [Int], y: [Int], w: Tensor, win: WindowGeometry.Window, input: CUdeviceptr,
                             output: CUdeviceptr, inputNHWC: Bool, bias: [Float]?, biasMap: [Float]?, z: CUdeviceptr,
-                            slope: [Float]?, act: Int32, alpha: Float, beta: Float, residualBefore: Int32) throws -> String {
+                            slope: [Float]?, act: Int32, alpha: Float, beta: Float, residualBefore: Int32,
+                            second: [KernelArg]) throws -> String {
         let (co, ci, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
         // [Co, Ci, KH, KW] → [KH][KW][Ci][Co].
         let wf = w.floats
@@ -276,7 +277,7 @@ extension CUDAPlan {
             .i64(strides[0]), .i64(strides[1]), .i64(strides[2]), .i64(strides[3]), .i32(Int32(co)), .i32(Int32(y[2])),
             .i32(Int32(y[3])), .i32(Int32(kh)), .i32(Int32(kw)), .i32(Int32(win.strides[0])), .i32(Int32(win.strides[1])),
             .i32(Int32(win.padsBegin[0])), .i32(Int32(win.padsBegin[1])), .i32(act), .f32(alpha), .f32(beta),
-            .i32(residualBefore)]))
+            .i32(residualBefore)] + second))
         return "direct conv (few input channels), epilogue fused"
     }
 }

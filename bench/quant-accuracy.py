@@ -102,9 +102,14 @@ def unirt_run(plan: str, inputs: dict[str, np.ndarray], tmp: str) -> dict[str, n
     return res
 
 
+# Extra `unirt build` flags for every int8 plan (--refine-scales adds its flag here).
+INT8_FLAGS: list[str] = []
+
+
 def build(model: str, out: str, precision: str, extra: list[str]) -> tuple[str, float]:
     t = time.time()
-    log = sh([UNIRT, "build", model, "-o", out, "--precision", precision] + extra)
+    log = sh([UNIRT, "build", model, "-o", out, "--precision", precision] + extra
+             + (INT8_FLAGS if precision == "int8" else []))
     return log, time.time() - t
 
 
@@ -373,7 +378,11 @@ def main() -> None:
     ap.add_argument("--isa", choices=["avx2", "generic"],
                     help="build and run unirt on these kernels only (UNIRT_CPU_ISA), as on a CPU without "
                          "AVX-512/VNNI (int8 plans then default to 7-bit weights); results saved as quant-accuracy-ISA*")
+    ap.add_argument("--refine-scales", action="store_true",
+                    help="build the int8 plans with --refine-scales; results saved as quant-accuracy[-ISA]-refined*")
     a = ap.parse_args()
+    if a.refine_scales:
+        INT8_FLAGS.append("--refine-scales")
     if a.isa:
         os.environ["UNIRT_CPU_ISA"] = a.isa
     if a.export_gpu:
@@ -381,7 +390,7 @@ def main() -> None:
         return
     only = a.only.split(",")
     results = {"machine": machine(), "threads": a.threads, "date": time.strftime("%Y-%m-%d %H:%M"),
-               "unirt_isa": a.isa or "detected"}
+               "unirt_isa": a.isa or "detected", "int8_flags": INT8_FLAGS}
     with tempfile.TemporaryDirectory(prefix="quant-acc-") as tmp:
         if "sface" in only:
             results["sface"] = sface(Detector(), tmp, a.threads, not a.skip_speed)
@@ -393,7 +402,7 @@ def main() -> None:
             results["multistyle26"] = multistyle(tmp, a.threads)
             print(json.dumps({k: v for k, v in results["multistyle26"].items() if k != "int8_build_log"}, indent=1))
     RESULTS.mkdir(parents=True, exist_ok=True)
-    name = "quant-accuracy" + (f"-{a.isa}" if a.isa else "")
+    name = "quant-accuracy" + (f"-{a.isa}" if a.isa else "") + ("-refined" if a.refine_scales else "")
     if only != ["sface", "yunet", "multistyle26"]:
         name += "-" + "-".join(only)
     (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=1) + "\n")

@@ -22,6 +22,11 @@ struct CalibrationOptions: ParsableArguments {
     @Option(name: .long, help: "Accuracy target on the calibration set: cosine=0.99 or psnr=30.")
     var accuracyTarget: String?
 
+    @Flag(name: .long, help: ArgumentHelp(
+        "Refine each int8 input scale by search around the calibrated one.",
+        discussion: "For each activation tensor an int8 layer reads: that tensor's readers alone in int8, scales from 0.5x to 1.25x the calibrated one, keeping the one whose model outputs have the highest SQNR against FP32 on up to 8 calibration samples (the calibrated scale wins ties). Needs --calib. Costs about 8 model runs per sample and tensor."))
+    var refineScales = false
+
     @Option(name: .long, help: "Quantize only convolutions whose reduction C/group·kh·kw is at least N (smaller ones run faster in FP32).")
     var int8MinReduction: Int = 128
 

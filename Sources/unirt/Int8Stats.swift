@@ -17,6 +17,8 @@ struct Int8Stats: Codable {
         var thresholds: [String: Float]
         var chosen: Float
         var scale: Float
+        /// The factor `--refine-scales` applied to the calibrated scale (nil: not refined, or kept).
+        var refined: Float? = nil
     }
 
     struct LayerStats: Codable {
@@ -76,7 +78,8 @@ struct Int8Stats: Codable {
             }
             return CalibrationReport.TensorEntry(name: t.name, histogram: hist,
                                                  thresholds: labels.map { (label: $0, value: t.thresholds[$0]!) },
-                                                 chosenLabel: method, chosen: t.chosen, scale: t.scale)
+                                                 chosenLabel: t.refined != nil ? "refined" : method, chosen: t.chosen,
+                                                 scale: t.scale)
         }
     }
 }

@@ -115,6 +115,46 @@ final class Int8BuildTests: XCTestCase {
         XCTAssertEqual(c.weightEncodings, a.weightEncodings)
     }
 
+    /// `--refine-scales`: each refined input scale is the calibrated one (from the cache) times one of the
+    /// searched factors, at least one moves on this fixture (min-max scales leave the int8 grid coarse), the
+    /// same data gives the same scales again, the plan stays near FP32 on samples not used for calibration, the
+    /// statistics mark what moved, and without calibration data the flag is refused.
+    func testRefinedScalesComeFromTheSearchGrid() throws {
+        let tmp = TestSupport.tempDir()
+        try writeSamples(tmp + "/calib", count: 8, seed: 6)
+        try writeSamples(tmp + "/val", count: 3, seed: 7)
+        let args = ["build", model, "-o", tmp + "/r.plan", "--precision", "int8", "--int8-min-reduction", "1", "--calib", tmp + "/calib",
+                    "--calib-method", "minmax", "--calib-cache", tmp + "/calib.cache", "--calib-stats", tmp + "/stats.json",
+                    "--refine-scales"]
+        let built = try run(args)
+        XCTAssertTrue(built.stdout.contains("input scales"), built.stdout)
+        let cache = try CalibrationCache(contentsOfFile: tmp + "/calib.cache")
+        let plan = try PlanFile.read(tmp + "/r.plan", target: nil)
+        var moved = 0
+        for (name, scale) in plan.activationScales {
+            let base = try XCTUnwrap(cache.scales[name], name)
+            let factor = scale / base
+            XCTAssertTrue([1, 0.5, 0.6, 0.7, 0.8, 0.9, 1.1, 1.25].contains { abs(factor - $0) < 1e-5 }, "\(name): factor \(factor)")
+            if abs(factor - 1) > 1e-5 { moved += 1 }
+        }
+        XCTAssertGreaterThan(moved, 0, built.stdout)
+        let stats = try String(contentsOfFile: tmp + "/stats.json", encoding: .utf8)
+        XCTAssertTrue(stats.contains("\"refined\""), "the statistics mark refined scales")
+        _ = try run(args)
+        XCTAssertEqual(try PlanFile.read(tmp + "/r.plan", target: nil).activationScales, plan.activationScales, "deterministic")
+        for i in 0..<3 {
+            let input = "data=\(tmp)/val/sample\(String(format: "%03d", i)).npy"
+            _ = try run(["run", tmp + "/r.plan", "--input", input, "--output-dir", tmp + "/q\(i)"])
+            _ = try run(["run", model, "--input", input, "--output-dir", tmp + "/f\(i)"])
+            let q = try Tensor(npyFile: tmp + "/q\(i)/fc1.npy"), f = try Tensor(npyFile: tmp + "/f\(i)/fc1.npy")
+            XCTAssertGreaterThan(Sensitivity.cosine(f.floats, q.floats), Self.fixtureCosineBound, "sample \(i)")
+        }
+        let refused = try TestSupport.unirt(["build", model, "-o", tmp + "/x.plan", "--precision", "int8", "--int8-min-reduction", "1",
+                                             "--calib-cache", tmp + "/calib.cache", "--refine-scales"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("--refine-scales needs calibration data"), refused.stderr)
+    }
+
     func testReportWritesHTML() throws {
         let tmp = TestSupport.tempDir()
         try writeSamples(tmp + "/calib", count: 6, seed: 4)

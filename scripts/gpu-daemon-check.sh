@@ -12,6 +12,8 @@
 #    only (`recognizer_gpu`) and a GPU instance running the fp16 plan (`recognizer_plan`).
 # 3. `unirt perf` drives each with 16 concurrent clients while `unirt infer` clients
 #    collect outputs from the mixed model under that load.
+#    On a machine with two GPUs or more, `recognizer_2gpu` has one GPU instance on each of
+#    GPUs 0 and 1 (`gpu = [0, 1]`): both must execute batches under that load.
 # 4. Passes when the metrics show batches executed by both the CPU and the GPU
 #    instance of `recognizer`, GPU memory is reported, every output matches the CPU
 #    instance's output (fp32: relative L2 ≤ 1e-3; fp16 plan: cosine ≥ 0.9999), and
@@ -46,15 +48,19 @@ done
 "$unirt" bench "$model" --iterations 50 --warmup 5 || fail "bench on the CPU"
 
 echo "== daemon with CPU and GPU instances"
-table() {  # name path cpu gpu
-    printf '[models.%s]\npath = "%s"\nmax_batch_size = 16\nmax_queue_delay_us = 1000\nmax_queue_size = 4096\ninstances = { cpu = %s, gpu = %s }\ngpu = [0]\n\n' "$@"
+table() {  # name path cpu gpu [GPU ordinals, default 0]
+    printf '[models.%s]\npath = "%s"\nmax_batch_size = 16\nmax_queue_delay_us = 1000\nmax_queue_size = 4096\ninstances = { cpu = %s, gpu = %s }\ngpu = [%s]\n\n' "$1" "$2" "$3" "$4" "${5:-0}"
 }
+gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ')
+models=(recognizer recognizer_cpu recognizer_gpu recognizer_plan)
+[ "${gpus:-1}" -ge 2 ] && models+=(recognizer_2gpu)
 {
     echo "socket = \"$work/unirtd.sock\""
     table recognizer "$model" 1 1
     table recognizer_cpu "$model" 1 0
     table recognizer_gpu "$model" 0 1
     table recognizer_plan "$work/sface-fp16.plan" 0 1
+    [ "${gpus:-1}" -ge 2 ] && table recognizer_2gpu "$model" 0 2 "0, 1"
 } > "$work/unirtd.toml"
 cat "$work/unirtd.toml"
 "$unirtd" --config "$work/unirtd.toml" --log-level info 2> "$OUT/unirtd.log" &
@@ -69,7 +75,7 @@ grep -E "ready|GPU|error" "$OUT/unirtd.log"
 
 echo "== load: $conc clients × ${secs}s per model; infer clients on 'recognizer' meanwhile"
 : > "$OUT/perf.jsonl"
-for m in recognizer recognizer_cpu recognizer_gpu recognizer_plan; do
+for m in "${models[@]}"; do
     clients=()
     if [ $m = recognizer ]; then
         for c in 1 2 3 4; do
@@ -86,7 +92,7 @@ for m in recognizer recognizer_cpu recognizer_gpu recognizer_plan; do
     echo "$m: $(cat "$work/perf-$m.json")"
     [ ${#clients[@]} = 0 ] || wait "${clients[@]}"
 done
-for m in recognizer_cpu recognizer_gpu recognizer_plan; do
+for m in "${models[@]:1}"; do
     "$unirt" infer --socket "$work/unirtd.sock" --model $m --input "data=$ref/in/data.npy" --output-dir "$work/$m" > /dev/null \
         || fail "infer $m"
 done
@@ -101,6 +107,16 @@ echo "recognizer batches: CPU instance ${cpu_runs:-0}, GPU instance ${gpu_runs:-
 [ "${cpu_runs:-0}" -gt 0 ] || fail "the CPU instance of 'recognizer' executed no batch"
 [ "${gpu_runs:-0}" -gt 0 ] || fail "the GPU instance of 'recognizer' executed no batch"
 grep -q '^unirt_gpu_memory_used_bytes{gpu="0"' "$OUT/metrics.txt" || fail "no GPU memory metric"
+if [ "${gpus:-1}" -ge 2 ]; then
+    for d in gpu0 gpu1; do
+        runs=$(metric "unirt_instance_executions_total{model=\"recognizer_2gpu\",device=\"$d\"}")
+        echo "recognizer_2gpu batches on $d: ${runs:-0}"
+        [ "${runs:-0}" -gt 0 ] || fail "the $d instance of 'recognizer_2gpu' executed no batch"
+    done
+    grep -q '^unirt_gpu_memory_used_bytes{gpu="1"' "$OUT/metrics.txt" || fail "no GPU memory metric for GPU 1"
+else
+    echo "note: one GPU here; the two-GPU placement check (recognizer_2gpu) needs two"
+fi
 grep -q '^unirt_gpu_utilization_ratio{gpu="0"' "$OUT/metrics.txt" || echo "note: no GPU utilization metric (NVML not found)"
 
 echo "== outputs against the CPU instance"
@@ -115,6 +131,7 @@ def cos(a): return float(a @ cpu / (np.linalg.norm(a) * np.linalg.norm(cpu)))
 bad = 0
 print(f"CPU instance vs reference: rel {rel(onnx):.2e}")
 cases = [(p, "fp32") for p in sorted(glob.glob(f"{work}/mixed-*/fc1.npy"))]
+cases += [(p, "fp32") for p in glob.glob(f"{work}/recognizer_2gpu/fc1.npy")]
 cases += [(f"{work}/recognizer_gpu/fc1.npy", "fp32"), (f"{work}/run-fp32/fc1.npy", "fp32"),
           (f"{work}/recognizer_plan/fc1.npy", "fp16"), (f"{work}/run-fp16/fc1.npy", "fp16")]
 for path, prec in cases:

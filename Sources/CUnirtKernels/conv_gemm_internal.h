@@ -67,6 +67,10 @@ UNIRT_DW3X3_ROW(avx512)
  * of padding (in_w = out_w), the pool optionally fused (pwdw_avx512.c). */
 void unirt_dw3x3_rows2_same_avx512(const float *const r[4], const float *w, size_t in_w, float bias,
                                    int relu, float *y0, float *y1, float *pooled);
+/* Four rows dy .. dy+3 (r[0..5]: input rows dy-1 .. dy+4) to y[0..3], or with
+ * pooled[0] != NULL only the pools of rows dy, dy+1 and dy+2, dy+3 to pooled[0], pooled[1]. */
+void unirt_dw3x3_rows4_same_avx512(const float *const r[6], const float *w, size_t in_w, float bias,
+                                   int relu, float *const y[4], float *const pooled[2]);
 /* The same with AVX2 (pwdw_avx2.c); with pooled, t0 and t1 (in_w floats) hold the two rows first. */
 void unirt_dw3x3_rows2_same_avx2(const float *const r[4], const float *w, size_t in_w, float bias, int relu,
                                  float *y0, float *y1, float *t0, float *t1, float *pooled);

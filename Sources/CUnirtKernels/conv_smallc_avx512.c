@@ -48,6 +48,18 @@ UNIRT_AVX512 void unirt_conv_smallc_compute(const float *x, size_t in_channels, 
     void (*ep_row)(const unirt_epilogue *, size_t, float *, const float *, size_t) =
         unirt_has_avx2() ? unirt_epilogue_row_avx2 : unirt_epilogue_row_generic;
     for (size_t oy = row_begin; oy < row_end; oy++) {
+        /* The input rows the next output row adds (stride_h of them per channel,
+         * at most 2 x 4): the 3 x C row streams are more than the hardware
+         * prefetcher follows. Found once per row; each 16-column step below
+         * prefetches its columns of them. */
+        const float *ahead[8];
+        size_t n_ahead = 0;
+        if (oy + 1 < row_end)
+            for (size_t c = 0; c < in_channels; c++)
+                for (size_t k = 3 - g->stride_h; k < 3; k++) {
+                    const ptrdiff_t iy = (ptrdiff_t)((oy + 1) * g->stride_h) - pt + (ptrdiff_t)k;
+                    if (iy >= 0 && iy < (ptrdiff_t)H && n_ahead < 8) ahead[n_ahead++] = x + (c * H + (size_t)iy) * W;
+                }
         for (size_t b = 0; b < blocks; b++) {
             const float *wb = packed + b * taps * BLOCK;
             const size_t rows_here = out_channels - b * BLOCK < BLOCK ? out_channels - b * BLOCK : BLOCK;
@@ -56,18 +68,14 @@ UNIRT_AVX512 void unirt_conv_smallc_compute(const float *x, size_t in_channels, 
                 __m512 acc[BLOCK];
                 for (int r = 0; r < BLOCK; r++) acc[r] = _mm512_setzero_ps();
                 const ptrdiff_t base = (ptrdiff_t)(ox * s) - pl;
-                /* The input rows the next output row adds, at these columns: the
-                 * 3 x C row streams are more than the hardware prefetcher follows. */
-                if (b == 0 && oy + 1 < row_end)
-                    for (size_t c = 0; c < in_channels; c++)
-                        for (size_t k = 3 - g->stride_h; k < 3; k++) {
-                            const ptrdiff_t iy = (ptrdiff_t)((oy + 1) * g->stride_h) - pt + (ptrdiff_t)k;
-                            if (iy < 0 || iy >= (ptrdiff_t)H) continue;
-                            const float *row = x + (c * H + (size_t)iy) * W;
-                            const ptrdiff_t lo = base > 0 ? base : 0;
-                            for (size_t off = 0; off < 16 * s; off += 16)
-                                if (lo + (ptrdiff_t)off < (ptrdiff_t)W) _mm_prefetch((const char *)(row + lo + off), _MM_HINT_T0);
-                        }
+                /* Prefetches never fault, so the few past a row's end need no test. */
+                if (b == 0) {
+                    const ptrdiff_t lo = base > 0 ? base : 0;
+                    for (size_t a = 0; a < n_ahead; a++) {
+                        _mm_prefetch((const char *)(ahead[a] + lo), _MM_HINT_T0);
+                        if (s == 2) _mm_prefetch((const char *)(ahead[a] + lo + 16), _MM_HINT_T0);
+                    }
+                }
                 for (size_t c = 0; c < in_channels; c++) {
                     for (int ky = 0; ky < 3; ky++) {
                         const ptrdiff_t iy = (ptrdiff_t)(oy * g->stride_h) - pt + ky;

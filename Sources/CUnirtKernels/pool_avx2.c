@@ -27,6 +27,38 @@ static inline float max_point(const float *xc, const unirt_conv2d_geometry *g, s
     return m;
 }
 
+/* The common 2x2 stride-2 max pool: the two rows' maximum first, then that
+ * of each even and odd column, 8 outputs from four 8-float loads (the general
+ * loop below loads every tap separately). Rows or columns that reach into
+ * padding take the scalar path. */
+UNIRT_AVX2 static void maxpool2x2s2_avx2(const float *x, const unirt_conv2d_geometry *g, float *y, size_t cb,
+                                         size_t ce) {
+    const ptrdiff_t W = (ptrdiff_t)g->in_w, pl = (ptrdiff_t)g->pad_left;
+    const size_t x0 = (size_t)((pl + 1) / 2);
+    for (size_t c = cb; c < ce; c++) {
+        const float *xc = x + c * g->in_h * g->in_w;
+        float *yc = y + c * g->out_h * g->out_w;
+        for (size_t oy = 0; oy < g->out_h; oy++) {
+            float *yr = yc + oy * g->out_w;
+            const ptrdiff_t iy = (ptrdiff_t)(oy * 2) - (ptrdiff_t)g->pad_top;
+            size_t vb = x0 < g->out_w ? x0 : g->out_w, ve = vb;
+            if (iy >= 0 && iy + 1 < (ptrdiff_t)g->in_h) {
+                const float *a = xc + iy * W, *b = a + W;
+                for (size_t ox = vb; ox + 8 <= g->out_w && (ptrdiff_t)(ox * 2) - pl + 16 <= W; ox += 8) {
+                    const ptrdiff_t base = (ptrdiff_t)(ox * 2) - pl;
+                    const __m256 m0 = _mm256_max_ps(_mm256_loadu_ps(a + base), _mm256_loadu_ps(b + base));
+                    const __m256 m1 = _mm256_max_ps(_mm256_loadu_ps(a + base + 8), _mm256_loadu_ps(b + base + 8));
+                    const __m256 m = _mm256_max_ps(_mm256_shuffle_ps(m0, m1, 0x88), _mm256_shuffle_ps(m0, m1, 0xDD));
+                    _mm256_storeu_ps(yr + ox, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(m), 0xD8)));
+                    ve = ox + 8;
+                }
+            }
+            for (size_t j = 0; j < vb; j++) yr[j] = max_point(xc, g, oy, j);
+            for (size_t j = ve; j < g->out_w; j++) yr[j] = max_point(xc, g, oy, j);
+        }
+    }
+}
+
 UNIRT_AVX2 void unirt_maxpool_compute_avx2(const float *x, const unirt_conv2d_geometry *g, float *y,
                                            size_t cb, size_t ce) {
     const size_t s = g->stride_w;
@@ -35,6 +67,10 @@ UNIRT_AVX2 void unirt_maxpool_compute_avx2(const float *x, const unirt_conv2d_ge
         return;
     }
     const ptrdiff_t W = (ptrdiff_t)g->in_w, pl = (ptrdiff_t)g->pad_left;
+    if (g->kernel_h == 2 && g->kernel_w == 2 && s == 2 && g->stride_h == 2) {
+        maxpool2x2s2_avx2(x, g, y, cb, ce);
+        return;
+    }
     /* Vector steps start at the first output whose window starts in the row. */
     const size_t x0 = (size_t)((pl + (ptrdiff_t)s - 1) / (ptrdiff_t)s);
     /* Floats read from ox*s - pl for 8 outputs: kernel_w - 1 + 8 (s = 1) or + 16 (s = 2). */

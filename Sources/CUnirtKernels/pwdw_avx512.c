@@ -1,7 +1,8 @@
 /* AVX-512F row kernels of the pointwise -> depthwise pass (pwdw.c): a 3x3
  * depthwise row, 16 outputs per step with the padding taken by zero-masked
- * loads (so borders need no scalar path), and a 2x2 stride-2 max pool of two
- * rows. Stride-2 taps are deinterleaved from two 16-float loads. */
+ * loads (so borders need no scalar path), a 2x2 stride-2 max pool of two
+ * rows, and the "same" 3x3 depthwise two or four rows at a time with the
+ * pool fused. Stride-2 taps are deinterleaved from two 16-float loads. */
 #include "conv_gemm_internal.h"
 #include <immintrin.h>
 
@@ -65,69 +66,104 @@ UNIRT_AVX512 void unirt_pool2x2_row_avx512(const float *a, const float *b, size_
     }
 }
 
+/* Sixteen columns [x, x+16) of N (2 or 4) output rows of a "same" 3x3
+ * depthwise convolution: rows[0 .. N+1] are the input rows, ml, mc, mr the
+ * lanes of the loads one float left, at, and one float right of x that lie
+ * inside the row. Each input row is loaded once (three loads) for the N
+ * output rows it feeds; three accumulators per output row keep the FMA
+ * chains short. Writes row o to y[o], or with pooled[0] != NULL the 2x2
+ * stride-2 max pool of rows 2p, 2p+1 to pooled[p]. */
+static inline __attribute__((always_inline)) UNIRT_AVX512 void
+dw3x3_rows_chunk(const int N, const float *const rows[6], size_t x, __mmask16 ml, __mmask16 mc,
+                 __mmask16 mr, const __m512 wv[9], __m512 bv, int relu, float *const y[4],
+                 float *const pooled[2], size_t pooled_w) {
+    const __m512 zero = _mm512_setzero_ps();
+    __m512 acc[4][3];
+    for (int o = 0; o < N; o++) {
+        acc[o][0] = bv;
+        acc[o][1] = acc[o][2] = zero;
+    }
+    for (int i = 0; i < N + 2; i++) {
+        const __m512 left = _mm512_maskz_loadu_ps(ml, rows[i] + x - 1);
+        const __m512 cur = _mm512_maskz_loadu_ps(mc, rows[i] + x);
+        const __m512 right = _mm512_maskz_loadu_ps(mr, rows[i] + x + 1);
+        /* Input row i is tap row ky = i - o of output row o. */
+        for (int o = i - 2 < 0 ? 0 : i - 2; o <= i && o < N; o++) {
+            const int ky = i - o;
+            acc[o][0] = _mm512_fmadd_ps(left, wv[ky * 3], acc[o][0]);
+            acc[o][1] = _mm512_fmadd_ps(cur, wv[ky * 3 + 1], acc[o][1]);
+            acc[o][2] = _mm512_fmadd_ps(right, wv[ky * 3 + 2], acc[o][2]);
+        }
+    }
+    __m512 out[4];
+    for (int o = 0; o < N; o++) {
+        out[o] = _mm512_add_ps(_mm512_add_ps(acc[o][0], acc[o][1]), acc[o][2]);
+        if (relu) out[o] = _mm512_max_ps(out[o], zero);
+    }
+    if (pooled[0]) {
+        const __m512i pairs = _mm512_setr_epi32(1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
+        const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
+        const ptrdiff_t left_out = (ptrdiff_t)pooled_w - (ptrdiff_t)(x / 2);
+        const __mmask16 mp = (__mmask16)unirt_lane_range(0, left_out < 8 ? left_out : 8);
+        for (int p = 0; p < N / 2; p++) {
+            __m512 m = _mm512_max_ps(out[2 * p], out[2 * p + 1]);
+            m = _mm512_max_ps(m, _mm512_permutexvar_ps(pairs, m));
+            _mm512_mask_storeu_ps(pooled[p] + x / 2, mp, _mm512_permutexvar_ps(evens, m));
+        }
+    } else {
+        for (int o = 0; o < N; o++) _mm512_mask_storeu_ps(y[o] + x, mc, out[o]);
+    }
+}
+
+/* N output rows of a "same" 3x3 depthwise convolution (see
+ * dw3x3_rows_chunk), 16 columns at a time. The taps left and right of a
+ * column are loads one float off, zero-masked outside the row only in the
+ * first and last chunks, not lane shifts: loads issue beside the FMAs, while
+ * the two-source permutes compilers make of VALIGND here take FMA issue
+ * slots (YuNet's depthwise planes, Zen 4: about 30 -> 24 cycles per 16 columns
+ * of two rows, measured alone). */
+static inline __attribute__((always_inline)) UNIRT_AVX512 void
+dw3x3_rows_same(const int N, const float *const r[6], const float *w, size_t in_w, float bias, int relu,
+                float *const y[4], float *const pooled[2]) {
+    __m512 wv[9];
+    for (int i = 0; i < 9; i++) wv[i] = _mm512_set1_ps(w[i]);
+    const __m512 bv = _mm512_set1_ps(bias);
+    const float *rows[6];
+    for (int i = 0; i < N + 2; i++) rows[i] = r[i];
+    const size_t pooled_w = in_w / 2;
+#define EDGE_MASKS(x)                                                  \
+    (__mmask16)unirt_row_lanes((ptrdiff_t)(x) - 1, in_w, 16),          \
+        (__mmask16)unirt_row_lanes((ptrdiff_t)(x), in_w, 16),          \
+        (__mmask16)unirt_row_lanes((ptrdiff_t)(x) + 1, in_w, 16)
+    dw3x3_rows_chunk(N, rows, 0, EDGE_MASKS(0), wv, bv, relu, y, pooled, pooled_w);
+    size_t x = 16;
+    /* Chunks whose loads all lie inside the row. */
+    for (; x + 17 <= in_w; x += 16)
+        dw3x3_rows_chunk(N, rows, x, 0xFFFF, 0xFFFF, 0xFFFF, wv, bv, relu, y, pooled, pooled_w);
+    for (; x < in_w; x += 16) dw3x3_rows_chunk(N, rows, x, EDGE_MASKS(x), wv, bv, relu, y, pooled, pooled_w);
+#undef EDGE_MASKS
+}
+
 /* Two output rows of a "same" 3x3 depthwise convolution (stride 1, one
  * column of padding each side, in_w = out_w): r[0..3] are input rows
- * dy-1 .. dy+2 (a zero row for padding). Each input row is loaded once per
- * 16 columns (the last chunk masked); the taps left and right of a column
- * come from the neighbouring vectors by VALIGND. Writes rows dy and dy+1 to
- * y0, y1, or with pooled != NULL only their 2x2 stride-2 max pool
- * (in_w / 2 values, floor) to pooled. */
+ * dy-1 .. dy+2 (a zero row for padding). Writes rows dy and dy+1 to y0, y1,
+ * or with pooled != NULL only their 2x2 stride-2 max pool (in_w / 2 values,
+ * floor) to pooled. */
 UNIRT_AVX512 void unirt_dw3x3_rows2_same_avx512(const float *const r[4], const float *w, size_t in_w,
                                                 float bias, int relu, float *y0, float *y1,
                                                 float *pooled) {
-    __m512 wv[9];
-    for (int i = 0; i < 9; i++) wv[i] = _mm512_set1_ps(w[i]);
-    const __m512 bv = _mm512_set1_ps(bias), zero = _mm512_setzero_ps();
-    const __m512i pairs = _mm512_setr_epi32(1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
-    const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
-    const size_t chunks = (in_w + 15) / 16, pooled_w = in_w / 2;
-    /* Columns of chunk j inside the row. */
-#define CHUNK_MASK(j) ((__mmask16)unirt_lane_range(0, (ptrdiff_t)(in_w - 16 * (j)) < 16 ? (ptrdiff_t)(in_w - 16 * (j)) : 16))
-    __m512 prev[4], cur[4];
-    const __mmask16 m0 = CHUNK_MASK(0);
-    for (int i = 0; i < 4; i++) {
-        prev[i] = zero;
-        cur[i] = _mm512_maskz_loadu_ps(m0, r[i]);
-    }
-    for (size_t j = 0; j < chunks; j++) {
-        __m512 left[4], right[4], next[4];
-        const __mmask16 mn = j + 1 < chunks ? CHUNK_MASK(j + 1) : 0;
-        for (int i = 0; i < 4; i++) {
-            next[i] = _mm512_maskz_loadu_ps(mn, r[i] + 16 * (j + 1));
-            left[i] = _mm512_castsi512_ps(
-                _mm512_alignr_epi32(_mm512_castps_si512(cur[i]), _mm512_castps_si512(prev[i]), 15));
-            right[i] = _mm512_castsi512_ps(
-                _mm512_alignr_epi32(_mm512_castps_si512(next[i]), _mm512_castps_si512(cur[i]), 1));
-        }
-        __m512 a0 = bv, a1 = zero, b0 = bv, b1 = zero;
-        for (int ky = 0; ky < 3; ky++) {
-            a0 = _mm512_fmadd_ps(left[ky], wv[ky * 3], a0);
-            a1 = _mm512_fmadd_ps(cur[ky], wv[ky * 3 + 1], a1);
-            a0 = _mm512_fmadd_ps(right[ky], wv[ky * 3 + 2], a0);
-            b0 = _mm512_fmadd_ps(left[ky + 1], wv[ky * 3], b0);
-            b1 = _mm512_fmadd_ps(cur[ky + 1], wv[ky * 3 + 1], b1);
-            b0 = _mm512_fmadd_ps(right[ky + 1], wv[ky * 3 + 2], b0);
-        }
-        __m512 u = _mm512_add_ps(a0, a1), v = _mm512_add_ps(b0, b1);
-        if (relu) {
-            u = _mm512_max_ps(u, zero);
-            v = _mm512_max_ps(v, zero);
-        }
-        if (pooled) {
-            __m512 m = _mm512_max_ps(u, v);
-            m = _mm512_max_ps(m, _mm512_permutexvar_ps(pairs, m));
-            const ptrdiff_t left_out = (ptrdiff_t)pooled_w - (ptrdiff_t)(8 * j);
-            _mm512_mask_storeu_ps(pooled + 8 * j, (__mmask16)unirt_lane_range(0, left_out < 8 ? left_out : 8),
-                                  _mm512_permutexvar_ps(evens, m));
-        } else {
-            const __mmask16 mj = CHUNK_MASK(j);
-            _mm512_mask_storeu_ps(y0 + 16 * j, mj, u);
-            _mm512_mask_storeu_ps(y1 + 16 * j, mj, v);
-        }
-        for (int i = 0; i < 4; i++) {
-            prev[i] = cur[i];
-            cur[i] = next[i];
-        }
-    }
-#undef CHUNK_MASK
+    const float *rows[6] = {r[0], r[1], r[2], r[3], NULL, NULL};
+    float *const y[4] = {y0, y1, NULL, NULL};
+    float *const p[2] = {pooled, NULL};
+    dw3x3_rows_same(2, rows, w, in_w, bias, relu, y, p);
+}
+
+/* Four output rows dy .. dy+3 the same way: r[0..5] are input rows
+ * dy-1 .. dy+4; with pooled[0] != NULL writes only the pools of rows
+ * dy, dy+1 to pooled[0] and of dy+2, dy+3 to pooled[1]. Six row loads per
+ * four rows instead of eight. */
+UNIRT_AVX512 void unirt_dw3x3_rows4_same_avx512(const float *const r[6], const float *w, size_t in_w,
+                                                float bias, int relu, float *const y[4],
+                                                float *const pooled[2]) {
+    dw3x3_rows_same(4, r, w, in_w, bias, relu, y, pooled);
 }

@@ -197,7 +197,8 @@ enum CPUPooling {
     }
 
     /// Concat as block copies.
-    /// Split: each output a contiguous span per outer index (the inverse of Concat's copy).
+    /// Split: each output a contiguous span per outer index (the inverse of Concat's copy);
+    /// large ones on every thread, each copying one range of positions along all axes after `axis`.
     static func buildSplit(_ node: Node, _ inputs: [ValueInfo?], _ outputs: [ValueInfo], _ options: CompileOptions) -> CompiledKernel? {
         guard let x = inputs[0], let a = try? node.int("axis", default: 0), let axis = Shapes.axis(a, rank: x.shape.count),
               outputs.reduce(0, { $0 + $1.shape[axis] }) == x.shape[axis] else { return nil }
@@ -205,14 +206,29 @@ enum CPUPooling {
         let inner = x.shape[(axis + 1)...].reduce(1, *)
         let spans = outputs.map { $0.shape[axis] * inner }
         let inSpan = x.shape[axis] * inner
+        let sizes = outputs.map { $0.shape[axis] }
+        // Large splits copy on every thread, each one range of every run of `inner`
+        // values (for NCHW along channels: the same rows of every plane, the way the
+        // convolutions before them split their work), not whole outputs per thread.
+        let parts = x.count > 1 << 15 && inner >= 64 ? max(1, options.threads) : 1
         return CompiledKernel { ins, outs, _ in
-            let xp = ins[0]!
-            var offset = 0
-            for (i, span) in spans.enumerated() {
-                if span > 0, i < outs.count {
-                    for o in 0..<outer { (outs[i] + o * span).update(from: xp + o * inSpan + offset, count: span) }
+            let xp = UncheckedSendable(ins[0]!), ys = UncheckedSendable(outs)
+            parallelFor(parts, threads: parts) { r in
+                for t in r {
+                    let lo = inner * t / parts, hi = inner * (t + 1) / parts
+                    var offset = 0
+                    for (i, span) in spans.enumerated() {
+                        if span > 0, i < ys.value.count {
+                            for o in 0..<outer {
+                                for k in 0..<sizes[i] {
+                                    (ys.value[i] + o * span + k * inner + lo)
+                                        .update(from: xp.value + o * inSpan + offset + k * inner + lo, count: hi - lo)
+                                }
+                            }
+                        }
+                        offset += span
+                    }
                 }
-                offset += span
             }
         }
     }

@@ -118,6 +118,25 @@ final class CPUKernelTests: XCTestCase {
         TestSupport.assertClose(f2, r2, rtol: 1e-5, "batchnorm")
     }
 
+    /// Split, copied on one thread (small) and on two (large), along channels and rows.
+    func testSplitMatchesReference() throws {
+        var rng = SeededRNG(seed: 23)
+        for (shape, axis, sizes) in [([1, 16, 80, 80], 1, [1, 4, 1, 10]), ([2, 5, 13, 11], 1, [2, 3]),
+                                     ([1, 3, 97, 131], 2, [40, 57]), ([2, 6, 9, 7], 3, [3, 4])] {
+            let x = Tensor(shape: shape, floats: rng.floats(shape.reduce(1, *)))
+            let outs = sizes.indices.map { "y\($0)" }
+            let node = Node(name: "s", op: .split, inputs: ["x", "sizes"], outputs: outs, attributes: ["axis": .int(axis)], opset: 13)
+            let g = Graph(inputs: [ValueDecl(name: "x", dtype: .f32, dims: shape.map { .fixed($0) })],
+                          outputs: outs.map { ValueDecl(name: $0, dtype: .f32, dims: nil) },
+                          initializers: ["sizes": Tensor(shape: [sizes.count], ints: sizes.map(Int64.init))], nodes: [node])
+            let fastSession = Session(graph: g, backend: CPUBackend(), threads: 2)
+            XCTAssertEqual(try fastSession.plan(for: ["x": x]).kernelChoices.first?.kernel, "cpu")
+            let fast = try fastSession.run(["x": x])
+            let ref = try Session(graph: g, backend: ReferenceBackend()).run(["x": x])
+            for o in outs { TestSupport.assertClose(fast[o]!, ref[o]!, rtol: 0, "split \(shape) axis \(axis) \(o)") }
+        }
+    }
+
     func testPoolingResizePadNormMatchReference() throws {
         var rng = SeededRNG(seed: 17)
         let x = Tensor(shape: [2, 5, 13, 11], floats: rng.floats(2 * 5 * 143))
@@ -132,6 +151,15 @@ final class CPUKernelTests: XCTestCase {
             let node = Node(name: "p", op: op, inputs: ["x"], outputs: ["y"], attributes: attrs, opset: 13)
             let (fast, ref) = try runBoth(node, inputs: ["x": x])
             TestSupport.assertClose(fast, ref, rtol: 1e-5, "\(op.rawValue) \(attrs.keys.sorted())")
+        }
+        // 2x2 stride-2 max pool over rows wide enough for its vector path (8 outputs
+        // per step), odd widths and heights, with and without padding.
+        let wide = Tensor(shape: [1, 3, 9, 53], floats: rng.floats(3 * 9 * 53))
+        for pads in [[0, 0, 0, 0], [1, 1, 1, 1], [0, 1, 1, 0]] {
+            let node = Node(name: "p", op: .maxPool, inputs: ["x"], outputs: ["y"],
+                            attributes: ["kernel_shape": .ints([2, 2]), "strides": .ints([2, 2]), "pads": .ints(pads)], opset: 13)
+            let (fast, ref) = try runBoth(node, inputs: ["x": wide])
+            TestSupport.assertClose(fast, ref, rtol: 0, "maxPool 2x2/2 pads \(pads)")
         }
         let resizes: [([String: Attribute], Tensor?, Tensor?)] = [
             (["mode": .string("nearest"), "coordinate_transformation_mode": .string("asymmetric"), "nearest_mode": .string("floor")],

@@ -24,7 +24,7 @@ struct CalibrationOptions: ParsableArguments {
 
     @Flag(name: .long, help: ArgumentHelp(
         "Refine each int8 input scale by search around the calibrated one.",
-        discussion: "For each activation tensor an int8 layer reads: that tensor's readers alone in int8, scales from 0.5x to 1.25x the calibrated one, keeping the one whose model outputs have the highest SQNR against FP32 on up to 8 calibration samples (the calibrated scale wins ties). Needs --calib. Costs about 8 model runs per sample and tensor."))
+        discussion: "For each activation tensor an int8 layer reads: that tensor's readers alone in int8, scales from 0.5x to 1.25x the calibrated one, keeping the one whose model outputs have the highest worst-sample SQNR against FP32 on up to 8 calibration samples (the mean breaks ties, the calibrated scale wins exact ones). Needs --calib. Costs about 8 model runs per sample and tensor."))
     var refineScales = false
 
     @Option(name: .long, help: "Quantize only convolutions whose reduction C/group·kh·kw is at least N (smaller ones run faster in FP32).")

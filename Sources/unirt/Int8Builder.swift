@@ -301,9 +301,11 @@ struct Int8Builder {
 
     /// `--refine-scales`: for each input tensor of the int8 layers, in layer order, only the layers reading it in
     /// int8 (all others FP32), each factor of `refinementFactors` times its calibrated scale, keeping the scale
-    /// whose model outputs have the highest mean per-sample SQNR against FP32 on up to 8 calibration samples.
-    /// The model outputs rather than the layer's own: what a clipped or coarse input costs downstream is what the
-    /// accuracy target measures. Deterministic (fixed samples, order and kernels).
+    /// whose model outputs have the highest worst-sample SQNR against FP32 on up to 8 calibration samples (the
+    /// mean breaks ties). The worst sample, as the accuracy target is checked on the worst sample: a scale that
+    /// only raises the mean can cost the sample the target hinges on. The model outputs rather than the layer's
+    /// own: what a clipped or coarse input costs downstream is what the target measures. Deterministic (fixed
+    /// samples, order and kernels).
     func refinedScales(_ calibrated: [String: Float], layers: [Layer], weights: [String: Tensor], runner: Int8Runner,
                        graph: Graph, reference: [[Float]], stats: inout Int8Stats) throws -> [String: Float] {
         var scales = calibrated
@@ -318,21 +320,23 @@ struct Int8Builder {
             Progress.show("refining scales", i, inputs.count)
             guard let base = calibrated[input], base > 0 else { continue }
             let floatSet = names.subtracting(layers.filter { $0.input == input }.map(\.name))
-            var best: (factor: Float, sqnr: Double) = (1, -.infinity), first = -Double.infinity
+            var best: (factor: Float, worst: Double, mean: Double) = (1, -.infinity, -.infinity)
+            var first = best
             for f in Self.refinementFactors {
                 var trial = scales
                 trial[input] = base * f
                 let q = LayerQuantizer(layers: layers, scales: trial, weights: weights, weightLevels: weightLevels)
-                let sqnr = metric.evaluate(reference: ref, test: try runner.outputs(of: q.apply(to: graph, floatLayers: floatSet),
-                                                                                   limit: subset)).value
-                if f == 1 { first = sqnr }
-                if sqnr > best.sqnr { best = (f, sqnr) }
+                let outs = try runner.outputs(of: q.apply(to: graph, floatLayers: floatSet), limit: subset)
+                let r = (factor: f, worst: metric.minimum(reference: ref, test: outs), mean: metric.evaluate(reference: ref, test: outs).value)
+                if f == 1 { first = r }
+                if r.worst > best.worst || (r.worst == best.worst && r.mean > best.mean) { best = r }
             }
             guard best.factor != 1 else { continue }
             scales[input] = base * best.factor
             changed += 1
             Progress.done()
-            print("  refined scale of '\(input)': ×\(best.factor) (outputs' SQNR \(fmt(first)) → \(fmt(best.sqnr)) dB)")
+            print("  refined scale of '\(input)': ×\(best.factor) (outputs' SQNR, worst sample \(fmt(first.worst)) → "
+                  + "\(fmt(best.worst)) dB, mean \(fmt(first.mean)) → \(fmt(best.mean)) dB)")
             if let t = stats.tensors.firstIndex(where: { $0.name == input }) {
                 stats.tensors[t].thresholds["refined"] = base * best.factor * 127
                 stats.tensors[t].chosen = base * best.factor * 127

@@ -71,9 +71,16 @@ void unirt_dw3x3_rows2_same_avx512(const float *const r[4], const float *w, size
  * pooled[0] != NULL only the pools of rows dy, dy+1 and dy+2, dy+3 to pooled[0], pooled[1]. */
 void unirt_dw3x3_rows4_same_avx512(const float *const r[6], const float *w, size_t in_w, float bias,
                                    int relu, float *const y[4], float *const pooled[2]);
-/* The same with AVX2 (pwdw_avx2.c); with pooled, t0 and t1 (in_w floats) hold the two rows first. */
+/* The same two with AVX2 (pwdw_avx2.c). */
 void unirt_dw3x3_rows2_same_avx2(const float *const r[4], const float *w, size_t in_w, float bias, int relu,
-                                 float *y0, float *y1, float *t0, float *t1, float *pooled);
+                                 float *y0, float *y1, float *pooled);
+void unirt_dw3x3_rows4_same_avx2(const float *const r[6], const float *w, size_t in_w, float bias, int relu,
+                                 float *const y[4], float *const pooled[2]);
+
+/* unirt_conv_smallc_compute with AVX2 (conv_smallc_avx2.c). */
+void unirt_conv_smallc_compute_avx2(const float *x, size_t in_channels, const float *packed, size_t out_channels,
+                                    const unirt_conv2d_geometry *g, const unirt_epilogue *ep, float *y,
+                                    size_t row_begin, size_t row_end);
 
 /* y[i] = max(a[2i], a[2i+1], b[2i], b[2i+1]) for i < n (a 2x2 stride-2 max
  * pool of two rows). */

@@ -27,17 +27,18 @@ void unirt_conv_smallc_pack_weights(const float *w, size_t out_channels, size_t 
 
 int32_t unirt_conv_smallc_supported(const unirt_conv2d_geometry *g, size_t in_channels, size_t out_channels,
                                     size_t group) {
-    if (!unirt_has_avx512() || unirt_conv_gemm_isa_level() < 2) return 0;
+    /* AVX-512 here, AVX2 in conv_smallc_avx2.c. */
+    if (unirt_conv_gemm_isa_level() < 1) return 0;
     return group == 1 && in_channels >= 1 && in_channels <= 4 && out_channels >= 8 && g->kernel_h == 3 &&
            g->kernel_w == 3 && g->dilation_h == 1 && g->dilation_w == 1 && g->stride_h == g->stride_w &&
            (g->stride_w == 1 || g->stride_w == 2);
 }
 
 
-UNIRT_AVX512 void unirt_conv_smallc_compute(const float *x, size_t in_channels, const float *packed,
-                                            size_t out_channels, const unirt_conv2d_geometry *g,
-                                            const unirt_epilogue *ep, float *y, size_t row_begin,
-                                            size_t row_end) {
+static UNIRT_AVX512 void smallc_compute_avx512(const float *x, size_t in_channels, const float *packed,
+                                               size_t out_channels, const unirt_conv2d_geometry *g,
+                                               const unirt_epilogue *ep, float *y, size_t row_begin,
+                                               size_t row_end) {
     const size_t s = g->stride_w, W = g->in_w, H = g->in_h, plane = g->out_h * g->out_w;
     const ptrdiff_t pl = (ptrdiff_t)g->pad_left, pt = (ptrdiff_t)g->pad_top;
     const size_t blocks = (out_channels + BLOCK - 1) / BLOCK, taps = in_channels * 9;
@@ -124,4 +125,13 @@ UNIRT_AVX512 void unirt_conv_smallc_compute(const float *x, size_t in_channels, 
                 }
         }
     }
+}
+
+void unirt_conv_smallc_compute(const float *x, size_t in_channels, const float *packed, size_t out_channels,
+                               const unirt_conv2d_geometry *g, const unirt_epilogue *ep, float *y,
+                               size_t row_begin, size_t row_end) {
+    if (unirt_conv_gemm_isa_level() >= 2)
+        smallc_compute_avx512(x, in_channels, packed, out_channels, g, ep, y, row_begin, row_end);
+    else
+        unirt_conv_smallc_compute_avx2(x, in_channels, packed, out_channels, g, ep, y, row_begin, row_end);
 }

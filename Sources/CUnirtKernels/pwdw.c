@@ -95,7 +95,7 @@ void unirt_pwdw_compute(const unirt_pwdw_params *p, const float *x, float *y, si
     const int dw_relu = dw_simple && p->dw_ep && p->dw_ep->activation == UNIRT_ACT_RELU;
 
     /* The common "same" 3x3 (stride 1, one row and column of padding)
-     * runs two rows at a time with the pool fused (AVX-512 or AVX2). */
+     * runs four or two rows at a time with the pool fused (AVX-512 or AVX2). */
     const int same = level >= 1 && dw_simple && sh == 1 && g->stride_w == 1 && g->pad_top == 1 &&
                      g->pad_left == 1 && g->out_w == W && g->out_h == H;
     float *zero_row = packed_x + C * ldx;
@@ -167,9 +167,9 @@ void unirt_pwdw_compute(const unirt_pwdw_params *p, const float *x, float *y, si
             const float bias = dw_bias ? dw_bias[m] : 0.0f;
             if (same) {
                 size_t dy = dy0;
-                /* Four rows at a time on AVX-512 (each input row loaded once for
-                 * the four), what is left (fewer than four rows) two at a time. */
-                for (; level == 2 && dy + 4 <= dy1; dy += 4) {
+                /* Four rows at a time (each input row loaded once for the
+                 * four), what is left (fewer than four rows) two at a time. */
+                for (; dy + 4 <= dy1; dy += 4) {
                     const float *rows[6];
                     for (int i = 0; i < 6; i++) {
                         const ptrdiff_t k = (ptrdiff_t)(dy - dy0) + i;
@@ -179,7 +179,10 @@ void unirt_pwdw_compute(const unirt_pwdw_params *p, const float *x, float *y, si
                     float *const ys[4] = {y0, y0 + out_w, y0 + 2 * out_w, y0 + 3 * out_w};
                     float *const pooled[2] = {p->pool ? y + m * out_plane + (dy / 2) * out_w : NULL,
                                               p->pool ? y + m * out_plane + (dy / 2 + 1) * out_w : NULL};
-                    unirt_dw3x3_rows4_same_avx512(rows, wm, W, bias, dw_relu, ys, pooled);
+                    if (level == 2)
+                        unirt_dw3x3_rows4_same_avx512(rows, wm, W, bias, dw_relu, ys, pooled);
+                    else
+                        unirt_dw3x3_rows4_same_avx2(rows, wm, W, bias, dw_relu, ys, pooled);
                 }
                 for (; dy < dy1; dy += 2) {
                     const float *rows[4];
@@ -193,8 +196,7 @@ void unirt_pwdw_compute(const unirt_pwdw_params *p, const float *x, float *y, si
                     if (level == 2)
                         unirt_dw3x3_rows2_same_avx512(rows, wm, W, bias, dw_relu, y0, pair ? y0 + out_w : tmp[1], pooled);
                     else
-                        unirt_dw3x3_rows2_same_avx2(rows, wm, W, bias, dw_relu, y0, pair ? y0 + out_w : tmp[1], tmp[0],
-                                                    tmp[1], pooled);
+                        unirt_dw3x3_rows2_same_avx2(rows, wm, W, bias, dw_relu, y0, pair ? y0 + out_w : tmp[1], pooled);
                 }
                 continue;
             }

@@ -1,6 +1,7 @@
 /* AVX2/FMA row kernels of the pointwise -> depthwise pass (pwdw.c): a 3x3
  * depthwise row with stride 1 or 2 (scalar borders, unmasked vector interior),
- * two rows of the "same" case at once, and a 2x2 stride-2 max pool of two rows. */
+ * the "same" case two or four rows at a time with the pool fused, and a 2x2
+ * stride-2 max pool of two rows. */
 #include "conv_gemm_internal.h"
 #include "simd_avx2.h"
 
@@ -108,75 +109,106 @@ UNIRT_AVX2 void unirt_pool2x2_row_avx2(const float *a, const float *b, size_t n,
     if (i < n) unirt_pool2x2_row_generic(a + 2 * i, b + 2 * i, n - i, y + i);
 }
 
-/* Rows dy and dy+1 of a "same" 3x3 depthwise convolution at 8 columns x..x+7:
- * p[i] points at column x of input row dy-1+i, readable from p[i][-1] to p[i][8].
- * Each input row is loaded once (three unaligned loads) for both output rows. */
-UNIRT_AVX2_INLINE void dw_same_2x8(const float *const p[4], const __m256 wv[9], __m256 bv, int relu,
-                                   __m256 *u, __m256 *v) {
+/* Lanes of eight floats from column start that lie inside a row of in_w. */
+UNIRT_AVX2_INLINE __m256i row_mask8(ptrdiff_t start, size_t in_w) {
+    const __m256i col = _mm256_add_epi32(_mm256_set1_epi32((int)start), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    return _mm256_and_si256(_mm256_cmpgt_epi32(col, _mm256_set1_epi32(-1)),
+                            _mm256_cmpgt_epi32(_mm256_set1_epi32((int)in_w), col));
+}
+
+/* Eight columns [x, x+8) of N (2 or 4) output rows of a "same" 3x3 depthwise
+ * convolution: rows[0 .. N+1] are the input rows. With masked != 0 the loads
+ * one float left, at and one float right of x are masked to the row (the
+ * first and last chunks); otherwise they are plain loads. Each input row is
+ * loaded once (three loads) for the N output rows it feeds. Two accumulators
+ * per output row for two rows; one for four (eight accumulators, three
+ * inputs and the weights spilled more of the 16 registers, measured ~1.5%
+ * slower on YuNet; the next chunk's chains overlap). Writes row o to y[o], or
+ * with pooled[0] != NULL the 2x2 stride-2 max pool of rows 2p, 2p+1 to
+ * pooled[p]. */
+static inline __attribute__((always_inline)) UNIRT_AVX2 void
+dw3x3_rows_chunk(const int N, const int masked, const float *const rows[6], size_t x, size_t in_w,
+                 const __m256 wv[9], __m256 bv, int relu, float *const y[4], float *const pooled[2]) {
     const __m256 zero = _mm256_setzero_ps();
-    __m256 a0 = bv, a1 = zero, b0 = bv, b1 = zero;
-    for (int i = 0; i < 4; i++) {
-        const __m256 l = _mm256_loadu_ps(p[i] - 1), c = _mm256_loadu_ps(p[i]), r = _mm256_loadu_ps(p[i] + 1);
-        if (i < 3) {
-            a0 = _mm256_fmadd_ps(l, wv[3 * i], a0);
-            a1 = _mm256_fmadd_ps(c, wv[3 * i + 1], a1);
-            a0 = _mm256_fmadd_ps(r, wv[3 * i + 2], a0);
-        }
-        if (i > 0) {
-            b0 = _mm256_fmadd_ps(l, wv[3 * i - 3], b0);
-            b1 = _mm256_fmadd_ps(c, wv[3 * i - 2], b1);
-            b0 = _mm256_fmadd_ps(r, wv[3 * i - 1], b0);
+    __m256i ml = _mm256_setzero_si256(), mc = ml, mr = ml;
+    if (masked) {
+        ml = row_mask8((ptrdiff_t)x - 1, in_w);
+        mc = row_mask8((ptrdiff_t)x, in_w);
+        mr = row_mask8((ptrdiff_t)x + 1, in_w);
+    }
+    const int B = N == 4 ? 0 : 1; /* the accumulator of the centre taps */
+    __m256 acc[4][2];
+    for (int o = 0; o < N; o++) {
+        acc[o][0] = bv;
+        acc[o][1] = zero;
+    }
+    for (int i = 0; i < N + 2; i++) {
+        const float *p = rows[i] + x;
+        const __m256 left = masked ? _mm256_maskload_ps(p - 1, ml) : _mm256_loadu_ps(p - 1);
+        const __m256 cur = masked ? _mm256_maskload_ps(p, mc) : _mm256_loadu_ps(p);
+        const __m256 right = masked ? _mm256_maskload_ps(p + 1, mr) : _mm256_loadu_ps(p + 1);
+        /* Input row i is tap row ky = i - o of output row o. */
+        for (int o = i - 2 < 0 ? 0 : i - 2; o <= i && o < N; o++) {
+            const int ky = i - o;
+            acc[o][0] = _mm256_fmadd_ps(left, wv[ky * 3], acc[o][0]);
+            acc[o][B] = _mm256_fmadd_ps(cur, wv[ky * 3 + 1], acc[o][B]);
+            acc[o][0] = _mm256_fmadd_ps(right, wv[ky * 3 + 2], acc[o][0]);
         }
     }
-    *u = _mm256_add_ps(a0, a1);
-    *v = _mm256_add_ps(b0, b1);
-    if (relu) {
-        *u = _mm256_max_ps(*u, zero);
-        *v = _mm256_max_ps(*v, zero);
+    __m256 out[4];
+    for (int o = 0; o < N; o++) {
+        out[o] = B ? _mm256_add_ps(acc[o][0], acc[o][1]) : acc[o][0];
+        if (relu) out[o] = _mm256_max_ps(out[o], zero);
+    }
+    if (pooled[0]) {
+        /* Max of the row pair, then of lanes (0,1)(2,3)..: the even lanes hold the four pools. */
+        const size_t pooled_w = in_w / 2;
+        const __m256i evens = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+        for (int q = 0; q < N / 2; q++) {
+            __m256 m = _mm256_max_ps(out[2 * q], out[2 * q + 1]);
+            m = _mm256_max_ps(m, _mm256_permute_ps(m, 0xB1));
+            const __m128 v = _mm256_castps256_ps128(_mm256_permutevar8x32_ps(m, evens));
+            if (x / 2 + 4 <= pooled_w) {
+                _mm_storeu_ps(pooled[q] + x / 2, v);
+            } else {
+                float t[4];
+                _mm_storeu_ps(t, v);
+                for (size_t j = 0; x / 2 + j < pooled_w; j++) pooled[q][x / 2 + j] = t[j];
+            }
+        }
+    } else if (masked && x + 8 > in_w) {
+        for (int o = 0; o < N; o++) _mm256_maskstore_ps(y[o] + x, mc, out[o]);
+    } else {
+        for (int o = 0; o < N; o++) _mm256_storeu_ps(y[o] + x, out[o]);
     }
 }
 
-/* The AVX2 form of unirt_dw3x3_rows2_same_avx512: two output rows of a stride-1
- * "same" 3x3 depthwise convolution from input rows r[0..3] (dy-1 .. dy+2, a zero
- * row for padding). Interior columns load straight from the rows; the first and
- * last 8 columns go through a zero-padded copy, so no load or store is masked.
- * Writes rows dy and dy+1 to y0, y1, or with pooled != NULL their 2x2 stride-2 max
- * pool (in_w / 2 values) to pooled, using t0 and t1 (in_w floats each) as scratch. */
-UNIRT_AVX2 void unirt_dw3x3_rows2_same_avx2(const float *const r[4], const float *w, size_t in_w, float bias,
-                                            int relu, float *y0, float *y1, float *t0, float *t1, float *pooled) {
+/* N output rows of a "same" 3x3 depthwise convolution (see
+ * dw3x3_rows_chunk), 8 columns at a time: the first chunk and those past
+ * in_w - 9 with masked loads, the rest with plain loads one float off. */
+static inline __attribute__((always_inline)) UNIRT_AVX2 void
+dw3x3_rows_same(const int N, const float *const rows[6], const float *w, size_t in_w, float bias, int relu,
+                float *const y[4], float *const pooled[2]) {
     __m256 wv[9];
     for (int i = 0; i < 9; i++) wv[i] = _mm256_set1_ps(w[i]);
     const __m256 bv = _mm256_set1_ps(bias);
-    float *o0 = pooled ? t0 : y0, *o1 = pooled ? t1 : y1;
-    for (size_t x = 0; x < in_w; x += 8) {
-        const size_t n = in_w - x < 8 ? in_w - x : 8;
-        const float *p[4];
-        float edge[4][12];
-        if (x >= 1 && x + 9 <= in_w) {
-            for (int i = 0; i < 4; i++) p[i] = r[i] + x;
-        } else {
-            for (int i = 0; i < 4; i++) {
-                for (int j = 0; j < 10; j++) {
-                    const ptrdiff_t col = (ptrdiff_t)x - 1 + j;
-                    edge[i][j] = col >= 0 && col < (ptrdiff_t)in_w ? r[i][col] : 0.0f;
-                }
-                p[i] = edge[i] + 1;
-            }
-        }
-        __m256 u, v;
-        dw_same_2x8(p, wv, bv, relu, &u, &v);
-        if (n == 8) {
-            _mm256_storeu_ps(o0 + x, u);
-            _mm256_storeu_ps(o1 + x, v);
-        } else {
-            float tu[8], tv[8];
-            _mm256_storeu_ps(tu, u);
-            _mm256_storeu_ps(tv, v);
-            for (size_t j = 0; j < n; j++) {
-                o0[x + j] = tu[j];
-                o1[x + j] = tv[j];
-            }
-        }
-    }
-    if (pooled) unirt_pool2x2_row_avx2(o0, o1, in_w / 2, pooled);
+    dw3x3_rows_chunk(N, 1, rows, 0, in_w, wv, bv, relu, y, pooled);
+    size_t x = 8;
+    for (; x + 9 <= in_w; x += 8) dw3x3_rows_chunk(N, 0, rows, x, in_w, wv, bv, relu, y, pooled);
+    for (; x < in_w; x += 8) dw3x3_rows_chunk(N, 1, rows, x, in_w, wv, bv, relu, y, pooled);
+}
+
+/* The AVX2 forms of unirt_dw3x3_rows2_same_avx512 and
+ * unirt_dw3x3_rows4_same_avx512 (same arguments and results). */
+UNIRT_AVX2 void unirt_dw3x3_rows2_same_avx2(const float *const r[4], const float *w, size_t in_w, float bias,
+                                            int relu, float *y0, float *y1, float *pooled) {
+    const float *rows[6] = {r[0], r[1], r[2], r[3], NULL, NULL};
+    float *const y[4] = {y0, y1, NULL, NULL};
+    float *const p[2] = {pooled, NULL};
+    dw3x3_rows_same(2, rows, w, in_w, bias, relu, y, p);
+}
+
+UNIRT_AVX2 void unirt_dw3x3_rows4_same_avx2(const float *const r[6], const float *w, size_t in_w, float bias,
+                                            int relu, float *const y[4], float *const pooled[2]) {
+    dw3x3_rows_same(4, r, w, in_w, bias, relu, y, pooled);
 }

@@ -6,7 +6,7 @@ import UnirtIR
 
 /// 2-D convolution over NCHW float32 (Conv and FusedConv): depthwise
 /// convolutions direct; 3×3 stride-1 with 16+ channels as Winograd F(2×2, 3×3)
-/// on AVX-512 (`unirt_winograd_compute`); 3×3 over 1–4 input channels direct on AVX-512
+/// on AVX-512 (`unirt_winograd_compute`); 3×3 over 1–4 input channels direct on AVX-512 and AVX2
 /// (`unirt_conv_smallc_compute`); small weights through the cache-tiled GEMM
 /// (`unirt_conv_gemm_compute`, epilogue fused, position tiles spread over the
 /// threads); 1–4 output channels direct; the rest im2col + sgemm per group in
@@ -81,7 +81,7 @@ enum CPUConv {
                 }
             }
         }
-        // 1-4 input channels, 3x3 (a first layer): direct, 16 channels x 16 columns per register block.
+        // 1-4 input channels, 3x3 (a first layer): direct (16 channels x 16 columns per register block; 8 x 8 on AVX2).
         if let w = options.constants[1], unirt_conv_smallc_supported(&directGeometry, g.c, g.m, g.group) != 0 {
             let packed = FloatBuffer(count: unirt_conv_smallc_packed_floats(g.m, g.c))
             w.floats.withUnsafeBufferPointer { unirt_conv_smallc_pack_weights($0.baseAddress, g.m, g.c, packed.pointer) }

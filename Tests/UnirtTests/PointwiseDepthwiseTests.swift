@@ -87,6 +87,14 @@ final class PointwiseDepthwiseTests: XCTestCase {
         cases.append(Case(c: 5, m: 9, h: 9, w: 37))
         cases.append(Case(c: 3, m: 4, h: 1, w: 1, pads: [1, 1, 1, 1]))
         cases.append(Case(c: 16, m: 24, h: 33, w: 48, pool: true))
+        // Widths about the 8-column vector (masked first and last chunks, a partial pooled
+        // store) and heights not a multiple of four (the four-row kernel's remainder).
+        cases.append(Case(c: 3, m: 5, h: 6, w: 8))
+        cases.append(Case(c: 3, m: 5, h: 5, w: 9, pool: true))
+        cases.append(Case(c: 3, m: 5, h: 10, w: 10, pool: true))
+        cases.append(Case(c: 3, m: 5, h: 3, w: 17))
+        cases.append(Case(c: 3, m: 5, h: 13, w: 2, pool: true))
+        cases.append(Case(c: 3, m: 5, h: 7, w: 26, pool: true))
         // Stride 2, uneven and missing pads (the general row kernels).
         cases.append(Case(c: 6, m: 12, h: 15, w: 21, strides: [2, 2], pads: [1, 1, 1, 1]))
         cases.append(Case(c: 6, m: 12, h: 14, w: 40, strides: [2, 2], pads: [0, 1, 1, 0]))

@@ -3,10 +3,10 @@ import XCTest
 import CUnirtKernels
 
 /// The direct 3x3 convolution for 1-4 input channels
-/// (unirt_conv_smallc_compute, AVX-512 only) against a naive convolution with
-/// double accumulation: strides 1 and 2, uneven and missing pads, widths off
-/// the 16-column block, output channels off the 16-channel block, rows split
-/// as two threads would, and every epilogue kind.
+/// (unirt_conv_smallc_compute, AVX-512 and AVX2) against a naive convolution
+/// with double accumulation: strides 1 and 2, uneven and missing pads, widths
+/// off the 16- and 8-column blocks, output channels off the 16- and 8-channel
+/// blocks, rows split as two threads would, and every epilogue kind.
 final class SmallChannelConvTests: XCTestCase {
     typealias Shape = DirectConvTests.Shape
 
@@ -17,6 +17,8 @@ final class SmallChannelConvTests: XCTestCase {
         Shape(c: 4, m: 8, h: 9, w: 5, k: 3, stride: 1, dilation: 1, pads: (0, 2, 1, 0)),
         Shape(c: 2, m: 35, h: 14, w: 40, k: 3, stride: 2, dilation: 1, pads: (2, 1, 0, 2)),
         Shape(c: 3, m: 12, h: 3, w: 3, k: 3, stride: 1, dilation: 1, pads: (0, 0, 0, 0)),
+        Shape(c: 3, m: 16, h: 10, w: 16, k: 3, stride: 2, dilation: 1, pads: (1, 1, 1, 1)),
+        Shape(c: 3, m: 24, h: 6, w: 26, k: 3, stride: 1, dilation: 1, pads: (1, 1, 1, 1)),
     ]
 
     func run(_ s: Shape, x: [Float], packed: [Float], ep: UnsafePointer<unirt_epilogue>?) -> [Float] {
@@ -32,19 +34,25 @@ final class SmallChannelConvTests: XCTestCase {
     func testSmallChannelConvMatchesReference() throws {
         var probe = Self.shapes[0].geometry
         guard unirt_conv_smallc_supported(&probe, 3, 16, 1) != 0 else {
-            throw XCTSkip("no AVX-512F on this CPU: the kernel is not used here")
+            throw XCTSkip("no AVX2 on this CPU: the kernel is not used here")
         }
-        var rng = SeededRNG(seed: 91)
-        for s in Self.shapes {
-            var g = s.geometry
-            XCTAssertEqual(unirt_conv_smallc_supported(&g, s.c, s.m, 1), 1, "\(s)")
-            let x = rng.floats(s.c * s.h * s.w, in: -2...2), w = rng.floats(s.m * s.c * 9)
-            let e = DirectConvTests.EpilogueInputs(s, &rng)
-            var packed = [Float](repeating: .nan, count: unirt_conv_smallc_packed_floats(s.m, s.c))
-            unirt_conv_smallc_pack_weights(w, s.m, s.c, &packed)
-            let (acc, mag) = DirectConvTests.reference(s, x: x, w: w)
-            DirectConvTests.checkEveryEpilogue(s, e, acc: acc, magnitude: mag, label: "\(s)",
-                                               check: { ConvGemmTests.check($0, $1, $2, $3) }) { run(s, x: x, packed: packed, ep: $0) }
+        defer { unirt_conv_gemm_limit_isa(2) }
+        var tested = Set<String>()
+        for level in [Int32(2), 1] {
+            unirt_conv_gemm_limit_isa(level)
+            guard tested.insert(String(cString: unirt_conv_gemm_isa())).inserted else { continue }
+            var rng = SeededRNG(seed: 91)
+            for s in Self.shapes {
+                var g = s.geometry
+                XCTAssertEqual(unirt_conv_smallc_supported(&g, s.c, s.m, 1), 1, "\(s)")
+                let x = rng.floats(s.c * s.h * s.w, in: -2...2), w = rng.floats(s.m * s.c * 9)
+                let e = DirectConvTests.EpilogueInputs(s, &rng)
+                var packed = [Float](repeating: .nan, count: unirt_conv_smallc_packed_floats(s.m, s.c))
+                unirt_conv_smallc_pack_weights(w, s.m, s.c, &packed)
+                let (acc, mag) = DirectConvTests.reference(s, x: x, w: w)
+                DirectConvTests.checkEveryEpilogue(s, e, acc: acc, magnitude: mag, label: "\(String(cString: unirt_conv_gemm_isa())) \(s)",
+                                                   check: { ConvGemmTests.check($0, $1, $2, $3) }) { run(s, x: x, packed: packed, ep: $0) }
+            }
         }
     }
 

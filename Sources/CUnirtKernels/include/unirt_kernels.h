@@ -549,17 +549,18 @@ void unirt_pwdw_compute(const unirt_pwdw_params *p, const float *x, float *y, si
                         size_t row_end, float *scratch);
 
 /* ------------------------------------------------------------------------ */
-/* 13. Direct 3x3 convolution for 1-4 input channels (AVX-512F)               */
+/* 13. Direct 3x3 convolution for 1-4 input channels (AVX-512F, AVX2)         */
 /*
  * A network's first layer (RGB in, 3x3, stride 1 or 2): 16 output channels x
- * 16 output columns per register block, each input vector reused for 16
- * FMAs, padding by masked loads, bias/ReLU before the store (other epilogues
- * right after each row). Only where unirt_conv_smallc_supported says so.
+ * 16 output columns per register block (8 x 8 on AVX2), each input vector
+ * reused for 16 (8) FMAs, padding by masked loads, bias/ReLU before the store
+ * (other epilogues right after each row). Only where
+ * unirt_conv_smallc_supported says so.
  */
 size_t unirt_conv_smallc_packed_floats(size_t out_channels, size_t in_channels);
 void unirt_conv_smallc_pack_weights(const float *w, size_t out_channels, size_t in_channels, float *packed);
 
-/* 1 when the kernel takes this convolution on this CPU (AVX-512F, group 1,
+/* 1 when the kernel takes this convolution on this CPU (AVX-512F or AVX2, group 1,
  * 1-4 input and at least 8 output channels, 3x3, dilation 1, equal strides 1
  * or 2), else 0. */
 int32_t unirt_conv_smallc_supported(const unirt_conv2d_geometry *g, size_t in_channels, size_t out_channels,

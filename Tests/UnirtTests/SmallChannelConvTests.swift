@@ -5,7 +5,7 @@ import CUnirtKernels
 /// The direct 3x3 convolution for 1-4 input channels
 /// (unirt_conv_smallc_compute, AVX-512 and AVX2) against a naive convolution
 /// with double accumulation: strides 1 and 2, uneven and missing pads, widths
-/// off the 16- and 8-column blocks, output channels off the 16- and 8-channel
+/// off the 16- and 8-column blocks, rows longer than the AVX2 kernel's chunks, output channels off the 16- and 8-channel
 /// blocks, rows split as two threads would, and every epilogue kind.
 final class SmallChannelConvTests: XCTestCase {
     typealias Shape = DirectConvTests.Shape
@@ -19,6 +19,9 @@ final class SmallChannelConvTests: XCTestCase {
         Shape(c: 3, m: 12, h: 3, w: 3, k: 3, stride: 1, dilation: 1, pads: (0, 0, 0, 0)),
         Shape(c: 3, m: 16, h: 10, w: 16, k: 3, stride: 2, dilation: 1, pads: (1, 1, 1, 1)),
         Shape(c: 3, m: 24, h: 6, w: 26, k: 3, stride: 1, dilation: 1, pads: (1, 1, 1, 1)),
+        // Rows longer than the AVX2 kernel's 96-column chunks, ending mid-group.
+        Shape(c: 3, m: 16, h: 5, w: 401, k: 3, stride: 2, dilation: 1, pads: (1, 1, 1, 1)),
+        Shape(c: 2, m: 10, h: 4, w: 203, k: 3, stride: 1, dilation: 1, pads: (1, 0, 0, 1)),
     ]
 
     func run(_ s: Shape, x: [Float], packed: [Float], ep: UnsafePointer<unirt_epilogue>?) -> [Float] {

@@ -101,6 +101,15 @@ run() {
         "$unirt" build "$BUNDLE/models/sface.onnx" -o /tmp/sface-int8.plan --device cuda --precision int8 --batch "$faces" \
             --calib "$BUNDLE/calib/sface" --calib-method mse --accuracy-target cosine=0.995 2>&1 | tee -a "$out/int8-build.txt" || status=1
         "$unirt" gpu-check --case "/tmp/sface-int8.plan=$BUNDLE/refs/sface-eval" --precision int8 2>&1 | tee -a "$out/parity.txt" || status=1
+        # The plan carries the kernels compiled for this GPU: loading it must not compile them again.
+        "$unirt" inspect /tmp/sface-int8.plan | grep '^kernels:' | tee -a "$out/int8-build.txt"
+        "$unirt" bench "$BUNDLE/models/sface.onnx" --device cuda --iterations 5 2>&1 | grep '^kernels:' | tee -a "$out/int8-build.txt"
+        if "$unirt" bench /tmp/sface-int8.plan --iterations 5 2>&1 | tee -a "$out/int8-build.txt" | grep -q 'GPU kernels loaded from the plan file'; then
+            echo "PASS stored GPU kernels: the plan's CUBIN loaded without NVRTC" | tee -a "$out/parity.txt"
+        else
+            echo "FAIL stored GPU kernels: the plan's CUBIN was not used" | tee -a "$out/parity.txt"
+            status=1
+        fi
     fi
     [ "${SKIP_DAEMON:-0}" = 1 ] || "$ROOT/scripts/gpu-daemon-check.sh" "$BUNDLE" "$out" || status=1
     [ "${SKIP_BENCH:-0}" = 1 ] && return $status

@@ -1,6 +1,7 @@
 import Foundation
 import CCUDA
 import Synchronization
+import UnirtPlan
 
 /// unirt's kernels compiled by NVRTC for one device's architecture and loaded.
 ///
@@ -11,7 +12,29 @@ public final class CUDAModule: @unchecked Sendable {
     public let device: CUDADevice
     /// The compiled CUBIN image (kept so a plan file can store it per architecture).
     public let cubin: [UInt8]
+    /// Where the image came from: compiled here by NVRTC, or stored in a plan file.
+    public let origin: Origin
     let functions: [String: CUfunction]
+
+    public enum Origin: Sendable, Equatable {
+        case compiled(seconds: Double)
+        case stored
+
+        public var description: String {
+            switch self {
+            case .compiled(let s): return String(format: "compiled by NVRTC in %.1f s", s)
+            case .stored: return "loaded from the plan file"
+            }
+        }
+    }
+
+    /// sha256 of `CUDAKernelSource.source`: a stored image is used only for the same source.
+    public static let sourceSHA256: String = SHA256.hex(Data(CUDAKernelSource.source.utf8))
+
+    /// This module as an image to store in a plan.
+    public var image: KernelImage {
+        KernelImage(architecture: device.compileArchitecture, sourceSHA256: Self.sourceSHA256, bytes: cubin)
+    }
 
     /// Compiles `CUDAKernelSource.source` for the device's architecture.
     public static func compile(source: String, architecture: String, nvrtc: unirt_cuda_nvrtc) throws -> [UInt8] {
@@ -48,9 +71,10 @@ public final class CUDAModule: @unchecked Sendable {
         return bin
     }
 
-    init(device: CUDADevice, cubin: [UInt8]) throws {
+    init(device: CUDADevice, cubin: [UInt8], origin: Origin) throws {
         self.device = device
         self.cubin = cubin
+        self.origin = origin
         let libs = device.libraries
         try device.makeCurrent()
         var module: CUmodule?
@@ -85,14 +109,31 @@ public final class CUDAModule: @unchecked Sendable {
     }
 
     private static let cache = Mutex<[Int: CUDAModule]>([:])
+    /// Images offered by loaded plans, by architecture (`offer`).
+    private static let offered = Mutex<[String: KernelImage]>([:])
 
-    /// The module for `device`, compiled on first use.
+    /// Makes `images` (from a plan file) available to `forDevice`: a device whose
+    /// architecture has an image compiled from this unirt's kernel source loads it instead
+    /// of compiling. Images for other architectures or sources are ignored.
+    public static func offer(_ images: [KernelImage]) {
+        offered.withLock { map in
+            for i in images where i.sourceSHA256 == sourceSHA256 && !i.bytes.isEmpty { map[i.architecture] = i }
+        }
+    }
+
+    /// The module for `device`: on first use, a plan's stored image for its architecture
+    /// (`offer`) when one loads, else compiled by NVRTC.
     public static func forDevice(_ device: CUDADevice) throws -> CUDAModule {
         try cache.withLock { map in
             if let m = map[device.ordinal] { return m }
-            let bin = try compile(source: CUDAKernelSource.source, architecture: device.compileArchitecture,
-                                  nvrtc: device.libraries.nvrtc)
-            let m = try CUDAModule(device: device, cubin: bin)
+            let arch = device.compileArchitecture
+            if let stored = offered.withLock({ $0[arch] }), let m = try? CUDAModule(device: device, cubin: stored.bytes, origin: .stored) {
+                map[device.ordinal] = m
+                return m
+            }
+            let start = Date()
+            let bin = try compile(source: CUDAKernelSource.source, architecture: arch, nvrtc: device.libraries.nvrtc)
+            let m = try CUDAModule(device: device, cubin: bin, origin: .compiled(seconds: Date().timeIntervalSince(start)))
             map[device.ordinal] = m
             return m
         }

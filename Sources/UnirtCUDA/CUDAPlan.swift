@@ -47,7 +47,7 @@ public final class CUDAPlan: @unchecked Sendable {
     public let specialized: SpecializedGraph
     public let precision: CUDAPrecision
     public let device: CUDADevice
-    let module: CUDAModule
+    public let module: CUDAModule
     let libs: CUDALibraries
     let stream: CUstream
     /// Device allocations owned by the plan, freed in deinit.

@@ -37,12 +37,14 @@ public struct Provenance: Codable, Sendable, Equatable {
     public var buildCommand: String
     /// When the plan was written (ISO 8601, UTC).
     public var createdAt: String
+    /// Int8 CPU plans built with the speed check: what it measured and chose (format 1.2; nil otherwise).
+    public var int8SpeedCheck: Int8SpeedCheck?
 
     public init(sourceName: String, sourceSHA256: String, precision: String, layerPrecision: [String: String] = [:],
                 calibrationMethod: String? = nil, calibrationSHA256: String? = nil, accuracyTarget: String? = nil,
                 accuracyAchieved: String? = nil, unirtVersion: String, arch: String, requiredCPUFeatures: [String] = [],
                 gpuArch: String? = nil, gpuLibraries: [String: String]? = nil, batch: Int? = nil, optimization: String = "level 2", buildCommand: String,
-                createdAt: String) {
+                createdAt: String, int8SpeedCheck: Int8SpeedCheck? = nil) {
         self.sourceName = sourceName
         self.sourceSHA256 = sourceSHA256
         self.precision = precision
@@ -60,6 +62,45 @@ public struct Provenance: Codable, Sendable, Equatable {
         self.optimization = optimization
         self.buildCommand = buildCommand
         self.createdAt = createdAt
+        self.int8SpeedCheck = int8SpeedCheck
+    }
+}
+
+/// What the int8 builder measured when it timed the int8 layers against their FP32 forms on the
+/// build machine, and which it kept. Times are medians over interleaved runs, in milliseconds.
+public struct Int8SpeedCheck: Codable, Sendable, Equatable {
+    /// The time of one group of layers that change precision together, in each form.
+    public struct LayerTiming: Codable, Sendable, Equatable {
+        /// The group's steps with its int8 candidates in int8, and with them in FP32.
+        public var int8Ms: Double
+        public var fp32Ms: Double
+        /// The other layers timed with this one (e.g. the depthwise convolution a 1×1 layer is
+        /// fused with in FP32); nil when it was timed alone.
+        public var with: [String]?
+
+        public init(int8Ms: Double, fp32Ms: Double, with: [String]? = nil) {
+            self.int8Ms = int8Ms
+            self.fp32Ms = fp32Ms
+            self.with = with
+        }
+    }
+
+    /// Threads the plans were run with.
+    public var threads: Int
+    /// Whole-plan run time with every candidate the accuracy target allows in int8, with all in
+    /// FP32, and as written.
+    public var allInt8Ms: Double
+    public var fp32Ms: Double
+    public var planMs: Double
+    /// Per candidate layer (by node name before fusion), its group's times.
+    public var layers: [String: LayerTiming]
+
+    public init(threads: Int, allInt8Ms: Double, fp32Ms: Double, planMs: Double, layers: [String: LayerTiming]) {
+        self.threads = threads
+        self.allInt8Ms = allInt8Ms
+        self.fp32Ms = fp32Ms
+        self.planMs = planMs
+        self.layers = layers
     }
 }
 
@@ -85,13 +126,33 @@ public struct Plan: Sendable {
     public var activationScales: [String: Float]
     /// Storage encoding per initializer; missing entries are stored as f32 (floats) or raw.
     public var weightEncodings: [String: WeightEncoding]
+    /// GPU plans: unirt's own kernels compiled for the GPU the plan was built on, so that
+    /// loading the plan does not compile them again.
+    public var kernelImages: [KernelImage]
 
     public init(graph: Graph, provenance: Provenance, activationScales: [String: Float] = [:],
-                weightEncodings: [String: WeightEncoding] = [:]) {
+                weightEncodings: [String: WeightEncoding] = [:], kernelImages: [KernelImage] = []) {
         self.graph = graph
         self.provenance = provenance
         self.activationScales = activationScales
         self.weightEncodings = weightEncodings
+        self.kernelImages = kernelImages
+    }
+}
+
+/// A compiled kernel module (a CUBIN) for one GPU architecture, with the hash of the
+/// kernel source it was compiled from: a loader uses it only when both match its own.
+public struct KernelImage: Sendable, Equatable {
+    /// The architecture it was compiled for, as NVRTC names it (`sm_90a`).
+    public var architecture: String
+    /// sha256 (hex) of the kernel source.
+    public var sourceSHA256: String
+    public var bytes: [UInt8]
+
+    public init(architecture: String, sourceSHA256: String, bytes: [UInt8]) {
+        self.architecture = architecture
+        self.sourceSHA256 = sourceSHA256
+        self.bytes = bytes
     }
 }
 

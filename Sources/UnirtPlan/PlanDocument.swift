@@ -49,6 +49,14 @@ struct PlanDocument: Codable {
         var tensor: TensorRef?
     }
 
+    /// A compiled GPU kernel image stored in the weights section.
+    struct KernelRef: Codable {
+        var architecture: String
+        var sourceSHA256: String
+        var offset: Int
+        var length: Int
+    }
+
     struct NodeCode: Codable {
         var name: String
         var op: String
@@ -68,6 +76,8 @@ struct PlanDocument: Codable {
     var nodes: [NodeCode]
     var initializers: [String: TensorRef]
     var activationScales: [String: Float]
+    /// GPU plans: unirt's kernels compiled for the plan's GPU architecture (absent in CPU plans).
+    var kernels: [KernelRef]?
 }
 
 extension PlanDocument.Decl {

@@ -11,7 +11,7 @@ public enum PlanFile {
     public static let magic: [UInt8] = Array("UNIRTPLN".utf8)
     /// Bumped only for structural changes of the container or metadata.
     public static let versionMajor: UInt16 = 1
-    public static let versionMinor: UInt16 = 1
+    public static let versionMinor: UInt16 = 2
     static let endianTag: UInt32 = 0x0102_0304
     static let headerSize = 128
     static let checksumRange = 64..<96
@@ -80,11 +80,18 @@ public enum PlanFile {
                 }
             })
         }
+        var kernels: [PlanDocument.KernelRef] = []
+        for k in plan.kernelImages {
+            align()
+            kernels.append(.init(architecture: k.architecture, sourceSHA256: k.sourceSHA256, offset: weights.count,
+                                 length: k.bytes.count))
+            weights += k.bytes
+        }
         align()
         let doc = PlanDocument(format: "unirt-plan", provenance: plan.provenance, graphName: g.name, producer: g.producer,
                                opsets: g.opsets, inputs: g.inputs.map(PlanDocument.Decl.init),
                                outputs: g.outputs.map(PlanDocument.Decl.init), nodes: nodes, initializers: inits,
-                               activationScales: plan.activationScales)
+                               activationScales: plan.activationScales, kernels: kernels.isEmpty ? nil : kernels)
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         var meta = [UInt8]((try? enc.encode(doc)) ?? Data())
@@ -245,8 +252,16 @@ public enum PlanFile {
         }
         let graph = Graph(name: doc.graphName, inputs: doc.inputs.map(\.decl), outputs: doc.outputs.map(\.decl),
                           initializers: inits, nodes: nodes, opsets: doc.opsets, producer: doc.producer)
+        var images: [KernelImage] = []
+        for k in doc.kernels ?? [] {
+            guard k.offset >= 0, k.length >= 0, k.offset + k.length <= weights.count else {
+                throw PlanError(.corrupted, "\(label): GPU kernel image for \(k.architecture) lies outside the weights section; the file is corrupted")
+            }
+            images.append(KernelImage(architecture: k.architecture, sourceSHA256: k.sourceSHA256,
+                                      bytes: Array(weights[k.offset..<k.offset + k.length])))
+        }
         return Plan(graph: graph, provenance: doc.provenance, activationScales: doc.activationScales,
-                    weightEncodings: encodings)
+                    weightEncodings: encodings, kernelImages: images)
     }
 
     /// Reads and checks the plan at `path`.

@@ -89,10 +89,12 @@ struct BenchCommand: ParsableCommand {
         let activationBytes: Int, nodes: Int, referenceNodes: Int
         var prof = ExecutionPlan.Profile()
         let onGPU = GPUPlans.device(for: loaded, requested: device) == .cuda
+        var gpuKernels = ""
         if onGPU {
             try Session(graph: graph, threads: 1).validate(inputs)
             let plan = try GPUPlans.plan(graph, inputs: feed, precision: try GPUPlans.precision(for: loaded),
                                          device: try GPUPlans.device(gpu))
+            gpuKernels = plan.module.origin.description
             runOnce = { _ = try plan.execute(feed) }
             (activationBytes, nodes, referenceNodes) = (plan.arenaBytes, plan.kernelChoices.count, 0)
         } else {
@@ -145,7 +147,8 @@ struct BenchCommand: ParsableCommand {
                          result.p50_ms, result.p90_ms, result.p99_ms, result.mean_ms))
             print(String(format: "throughput:   %.1f items/s", result.throughput_per_s))
             print("memory:       peak activations \(formatBytes(result.peak_activation_bytes)), peak RSS \(formatBytes(result.peak_rss_bytes))")
-            print("kernels:      \(result.nodes) nodes, \(result.reference_nodes) on reference kernels")
+            print("kernels:      \(result.nodes) nodes, \(result.reference_nodes) on reference kernels"
+                  + (gpuKernels.isEmpty ? "" : "; GPU kernels \(gpuKernels)"))
         }
         if profile && !onGPU { printProfile(prof, iterations: iterations) }
     }

@@ -63,6 +63,7 @@ struct BuildCommand: ParsableCommand {
         var calibrationMethod: String? = nil
         var calibrationHash: String? = nil
         var achieved: String? = nil
+        var speedCheck: Int8SpeedCheck? = nil
         var required: [String] = []
         let computeOps: Set<OpKind> = [.conv, .fusedConv, .fusedPointwiseDepthwise, .gemm, .matMul, .convTranspose]
         switch precision {
@@ -80,7 +81,8 @@ struct BuildCommand: ParsableCommand {
         case .int8:
             let levels = try calibration.weightLevels(gpu: device == .cuda)
             let result = try Int8Builder(graph: graph, reference: unoptimized, options: calibration, batch: batch,
-                                         weightLevels: levels, quantizeGemm: device != .cuda).build()
+                                         weightLevels: levels, quantizeGemm: device != .cuda,
+                                         speedCheck: device == .cpu && calibration.int8SpeedCheck).build()
             graph = result.graph
             layerPrecision = result.layerPrecision
             encodings = result.encodings
@@ -88,13 +90,17 @@ struct BuildCommand: ParsableCommand {
             calibrationMethod = result.method
             calibrationHash = result.calibrationSHA256
             achieved = result.achieved
+            speedCheck = result.speedCheck
             required = result.requiredFeatures
         }
 
+        var kernelImages: [KernelImage] = []
         if let gpuDevice {
             // Compile once now so that a graph the GPU cannot run is refused here, not where it is deployed.
             let spec = try graph.specialized()
             _ = try CUDAPlan(spec, device: gpuDevice, precision: CUDAPrecision(rawValue: precision.rawValue) ?? .fp32)
+            // The kernels just compiled for this GPU go into the plan: loading it skips NVRTC.
+            kernelImages = [try CUDAModule.forDevice(gpuDevice).image]
         }
         let provenance = Provenance(
             sourceName: (model as NSString).lastPathComponent, sourceSHA256: SHA256.hex(data),
@@ -103,8 +109,9 @@ struct BuildCommand: ParsableCommand {
             accuracyTarget: calibration.accuracyTarget, accuracyAchieved: achieved,
             unirtVersion: UnirtVersion.string, arch: CPUInfo.arch, requiredCPUFeatures: required.sorted(),
             gpuArch: gpuDevice?.computeCapabilityText, gpuLibraries: gpuDevice?.libraries.versions, batch: batch, optimization: optimization.summary, buildCommand: rebuildCommand(),
-            createdAt: ISO8601DateFormatter().string(from: Date()))
-        let plan = Plan(graph: graph, provenance: provenance, activationScales: scales, weightEncodings: encodings)
+            createdAt: ISO8601DateFormatter().string(from: Date()), int8SpeedCheck: speedCheck)
+        let plan = Plan(graph: graph, provenance: provenance, activationScales: scales, weightEncodings: encodings,
+                        kernelImages: kernelImages)
         try PlanFile.write(plan, to: output)
         let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
         let counts = Dictionary(grouping: layerPrecision.values, by: { $0 }).mapValues(\.count)

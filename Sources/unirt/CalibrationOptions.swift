@@ -38,6 +38,14 @@ struct CalibrationOptions: ParsableArguments {
         discussion: "AVX2 CPUs without VNNI multiply 7-bit weights about 1.3x faster: their u8 x s8 instruction (VPMADDUBSW) sums two products into a saturating int16, which only 7-bit weights keep exact. Default: 7 for a CPU plan built on such a CPU, else 8. GPU plans take 8."))
     var int8WeightBits: Int?
 
+    @Flag(name: .long, inversion: .prefixedNo, help: ArgumentHelp(
+        "Time the int8 layers against FP32 on this machine and keep only the faster (CPU plans).",
+        discussion: "After the accuracy step, the plan runs with its int8 candidates and all in FP32 alternately (per-step profiling, medians); a layer, or layers that change precision together such as a 1x1 convolution fused with a depthwise one in FP32, stays int8 only when at least 3% faster, and the plan as chosen must not be slower than FP32. Takes a few seconds; the layer choice then depends on the machine and its load. --no-int8-speed-check for reproducible builds."))
+    var int8SpeedCheck = true
+
+    @Option(name: .long, help: "Threads the speed check runs the plans with (default: all cores); the thread count the plan will run at.")
+    var int8SpeedThreads: Int?
+
     /// Largest |q| of the int8 weights: 127 (8-bit) or 63 (7-bit), from `--int8-weight-bits`
     /// or, by default, 63 for a CPU plan built where the AVX2 kernels without VNNI will run it.
     func weightLevels(gpu: Bool) throws -> Int {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import UnirtCUDA
 import UnirtIR
 import UnirtONNX
 import UnirtPlan
@@ -48,6 +49,16 @@ struct InspectCommand: ParsableCommand {
         var ops: [String: Int]
         var plan: Provenance?
         var activationScales: Int?
+        /// GPU plans: the compiled kernel images stored in the plan.
+        var gpuKernels: [Kernels]?
+
+        struct Kernels: Codable {
+            var architecture: String
+            var bytes: Int
+            var sourceSHA256: String
+            /// Whether it was compiled from this unirt's kernel source (else the GPU compiles them on load).
+            var current: Bool
+        }
     }
 
     func run() throws {
@@ -66,7 +77,13 @@ struct InspectCommand: ParsableCommand {
             nodesInFile: fileOps.reduce(0) { $0 + $1.1 },
             nodesAfterFolding: graph.nodes.count, weightBytes: graph.weightBytes,
             ops: Dictionary(uniqueKeysWithValues: fileOps.map { ($0.0, $0.1) }),
-            plan: loaded.plan?.provenance, activationScales: loaded.plan.map { $0.activationScales.count })
+            plan: loaded.plan?.provenance, activationScales: loaded.plan.map { $0.activationScales.count },
+            gpuKernels: loaded.plan.flatMap { p in
+                p.kernelImages.isEmpty ? nil : p.kernelImages.map {
+                    Report.Kernels(architecture: $0.architecture, bytes: $0.bytes.count, sourceSHA256: $0.sourceSHA256,
+                                   current: $0.sourceSHA256 == CUDAModule.sourceSHA256)
+                }
+            })
         if plan {
             try printPlan(graph)
             return
@@ -85,6 +102,10 @@ struct InspectCommand: ParsableCommand {
             print("plan:       \(p.precision) plan of \(p.sourceName) (sha256 \(p.sourceSHA256.prefix(16))…), unirt \(p.unirtVersion)")
             print("built for:  \(p.arch)\(p.requiredCPUFeatures.isEmpty ? "" : " with " + p.requiredCPUFeatures.joined(separator: ", "))\(p.gpuArch.map { ", GPU sm \($0)" } ?? "")\(p.batch.map { ", batch \($0)" } ?? "")")
             print("built:      \(p.createdAt) by: \(p.buildCommand)")
+            for k in report.gpuKernels ?? [] {
+                print("kernels:    \(k.architecture) CUBIN, \(formatBytes(k.bytes)) (source sha256 \(k.sourceSHA256.prefix(16))…"
+                      + (k.current ? ", loaded instead of compiling)" : ", from another unirt: compiled again on load)"))
+            }
             print("optimizer:  \(p.optimization)")
             if let m = p.calibrationMethod {
                 print("calibrated: \(m)\(p.calibrationSHA256.map { ", data sha256 \($0.prefix(16))…" } ?? "") — \(loaded.plan!.activationScales.count) activation scales")
@@ -92,8 +113,16 @@ struct InspectCommand: ParsableCommand {
             if let t = p.accuracyTarget { print("accuracy:   target \(t), achieved \(p.accuracyAchieved ?? "?")") }
             let counts = Dictionary(grouping: p.layerPrecision.values, by: { $0 }).mapValues(\.count)
             print("precision:  " + counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
-            for (name, prec) in p.layerPrecision.sorted(by: { $0.key < $1.key }) where prec != p.precision {
+            let timings = p.int8SpeedCheck?.layers ?? [:]
+            for (name, prec) in p.layerPrecision.sorted(by: { $0.key < $1.key }) where prec != p.precision && timings[name] == nil {
                 print("  \(name): \(prec)")
+            }
+            if let sc = p.int8SpeedCheck {
+                print("speed:      timed at build, \(sc.threads) threads: plan \(formatMs(sc.planMs)), all fp32 \(formatMs(sc.fp32Ms)), "
+                      + "every accuracy-allowed layer in int8 \(formatMs(sc.allInt8Ms))")
+                for (name, t) in timings.sorted(by: { $0.key < $1.key }) {
+                    print("  \(name): \(p.layerPrecision[name] ?? "fp32") (\(Int8SpeedChecker.describe(t)))")
+                }
             }
             let sevenBit = loaded.plan!.graph.nodes.filter { (try? $0.int("weight_levels", default: 127)) == 63 }.count
             if sevenBit > 0 { print("weights:    7-bit (-63...63) in \(sevenBit) int8 layer(s), for AVX2 without VNNI") }

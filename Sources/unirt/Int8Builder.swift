@@ -19,6 +19,9 @@ import UnirtRuntime
 ///    sensitivity on the calibration set, and `MixedPrecisionPlanner` keeps the
 ///    most sensitive layers in FP32 until the target holds. Every measurement
 ///    runs the real int8 kernels.
+/// 5. With `speedCheck` (CPU plans, default), `Int8SpeedChecker` times the layers
+///    left in int8 against their FP32 forms on this machine and moves those that
+///    are not faster to FP32, recording the times in the plan.
 ///
 /// Runs on the calling thread; the sessions it creates use every core.
 struct Int8Builder {
@@ -31,6 +34,8 @@ struct Int8Builder {
         var calibrationSHA256: String?
         var achieved: String?
         var requiredFeatures: [String]
+        /// What the speed check measured (nil when it did not run).
+        var speedCheck: Int8SpeedCheck?
     }
 
     /// One quantizable convolution.
@@ -50,10 +55,14 @@ struct Int8Builder {
     /// Whether fully connected layers (Gemm with constant transposed weights) are
     /// candidates too: CPU plans run them on the int8 GEMM kernels; GPU plans keep them FP16.
     var quantizeGemm = true
+    /// Whether the int8 layers are timed against their FP32 forms on this machine and kept only where
+    /// faster (`Int8SpeedChecker`). CPU plans; GPU plans run their int8 layers elsewhere.
+    var speedCheck = true
 
     func build() throws -> Result {
         var method = try quant { try CalibrationMethod(name: options.calibMethod, percentile: options.percentile) }
         let target = try options.accuracyTarget.map { t in try quant { try AccuracyTarget(parsing: t) } }
+        if let t = options.int8SpeedThreads, t < 1 { throw CLIError("--int8-speed-threads: \(t) must be at least 1") }
         // Each convolution is a layer of its own here; pairs left in FP32 are fused again at the end.
         let g = Self.convertingConvs(graph.splittingPointwiseDepthwise())
         var layers = Self.layers(of: g, minimumReduction: max(1, options.int8MinReduction), gemm: quantizeGemm)
@@ -201,17 +210,20 @@ struct Int8Builder {
             for l in layers { stats.decisions.append(.init(layer: l.name, precision: "int8", reason: "no accuracy target")) }
         }
 
+        // Speed: of the layers accuracy allows in int8, keep those that run faster in int8 here.
+        let speedRecord = try checkSpeed(layers: layers, floatLayers: &floatLayers, quantizer: quantizer, graph: g,
+                                         calibGraph: calibGraph, runner: runner, target: target, reference: fp32Outputs,
+                                         stats: &stats, achieved: &achieved)
+
         // The plan's graph at the requested batch.
         let floatSet = Set(floatLayers)
-        var out = quantizer.apply(to: g, floatLayers: floatSet)
+        let quantized = quantizer.apply(to: g, floatLayers: floatSet)
         var layerPrecision: [String: String] = [:]
         let computeOps: Set<OpKind> = [.conv, .fusedConv, .gemm, .matMul, .convTranspose]
-        for n in out.nodes where computeOps.contains(n.op) {
+        for n in quantized.nodes where computeOps.contains(n.op) {
             layerPrecision[n.name] = FusedConvOp.inputScale(n) != nil ? "int8" : "fp32"
         }
-        if graph.nodes.contains(where: { $0.op == .fusedPointwiseDepthwise }) {
-            _ = try PointwiseDepthwiseFusion().apply(to: &out)
-        }
+        let out = try planGraph(quantized)
         var encodings: [String: WeightEncoding] = [:]
         var activationScales: [String: Float] = [:]
         let floatWeights = Set(layers.filter { floatSet.contains($0.name) }.map(\.weight))
@@ -227,7 +239,8 @@ struct Int8Builder {
         }
         return Result(graph: out, layerPrecision: layerPrecision, encodings: encodings,
                       activationScales: activationScales, method: method.description, calibrationSHA256: dataHash,
-                      achieved: achieved, requiredFeatures: CPUInfo.features.contains("avx2") ? ["avx2"] : [])
+                      achieved: achieved, requiredFeatures: CPUInfo.features.contains("avx2") ? ["avx2"] : [],
+                      speedCheck: speedRecord)
     }
 
     /// `graph` with every plain 2-D `Conv` with constant weights turned into a `FusedConv` without activation.

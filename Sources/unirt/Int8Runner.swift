@@ -19,21 +19,14 @@ struct Int8Runner {
                  observe: ExecutionPlan.Observer? = nil) throws -> [[Float]] {
         let session = Session(graph: graph, threads: ProcessInfo.processInfo.activeProcessorCount)
         let count = min(limit ?? samples.count, samples.count)
-        var batch = 1
-        if let d = graph.inputs.first?.dims?.first, case .fixed(let b) = d, b > 1 { batch = b }
+        let batch = Self.batch(of: graph)
         var result: [[Float]] = []
         result.reserveCapacity(count)
         var start = 0
         while start < count {
             if let label { Progress.show(label, start, count) }
             let real = min(batch, count - start)
-            var inputs: [String: Tensor] = [:]
-            for (name, first) in samples[start] {
-                if batch == 1 { inputs[name] = first; continue }
-                var values: [Float] = []
-                for r in 0..<batch { values += samples[start + (r < real ? r : 0)][name]!.floats }
-                inputs[name] = Tensor(shape: [batch] + first.shape.dropFirst(), floats: values, dtype: first.dtype)
-            }
+            let inputs = batchInputs(batch: batch, start: start, count: count)
             let plan: ExecutionPlan
             do { plan = try session.plan(for: inputs) } catch let e as RuntimeError {
                 throw CLIError("calibration sample \(start + 1): \(e.message)")
@@ -57,6 +50,26 @@ struct Int8Runner {
         }
         if label != nil { Progress.done() }
         return result
+    }
+
+    /// The batch a graph is fed at: its first input's fixed leading dimension when above 1, else 1.
+    static func batch(of graph: Graph) -> Int {
+        if let d = graph.inputs.first?.dims?.first, case .fixed(let b) = d, b > 1 { return b }
+        return 1
+    }
+
+    /// The inputs of one run at `batch`: samples `start`… (at most `count` in all) stacked along axis 0,
+    /// the group padded with copies of its first sample.
+    func batchInputs(batch: Int, start: Int = 0, count: Int? = nil) -> [String: Tensor] {
+        let real = min(batch, min(count ?? samples.count, samples.count) - start)
+        var inputs: [String: Tensor] = [:]
+        for (name, first) in samples[start] {
+            if batch == 1 { inputs[name] = first; continue }
+            var values: [Float] = []
+            for r in 0..<batch { values += samples[start + (r < real ? r : 0)][name]!.floats }
+            inputs[name] = Tensor(shape: [batch] + first.shape.dropFirst(), floats: values, dtype: first.dtype)
+        }
+        return inputs
     }
 }
 

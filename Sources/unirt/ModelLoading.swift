@@ -31,6 +31,8 @@ enum ModelLoading {
         var loaded: LoadedModel
         if isPlan(path) {
             let plan = try PlanFile.read(path, target: target)
+            // A GPU plan's compiled kernels: the GPU module loads them instead of compiling.
+            CUDAModule.offer(plan.kernelImages)
             loaded = LoadedModel(graph: plan.graph, onnx: nil, plan: plan)
         } else {
             let model = try ONNXModel(contentsOf: path)

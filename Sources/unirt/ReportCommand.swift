@@ -35,15 +35,25 @@ struct ReportCommand: ParsableCommand {
                 target: p.accuracyTarget, achieved: p.accuracyAchieved, targetMet: st?.targetMet)
             summary.details = [("unirt", p.unirtVersion), ("built", p.createdAt), ("CPU features", p.requiredCPUFeatures.joined(separator: ", "))]
             if let h = p.calibrationSHA256 { summary.details.append(("calibration data", String(h.prefix(16)) + "…")) }
+            if let sc = p.int8SpeedCheck {
+                summary.details.append(("speed check", "\(sc.threads) threads: plan \(formatMs(sc.planMs)), all fp32 \(formatMs(sc.fp32Ms)), "
+                                        + "all allowed int8 \(formatMs(sc.allInt8Ms))"))
+            }
             let tensors = st?.reportTensors ?? plan.activationScales.sorted { $0.key < $1.key }.map {
                 CalibrationReport.TensorEntry(name: $0.key, histogram: nil, thresholds: [], chosenLabel: p.calibrationMethod ?? "",
                                               chosen: $0.value * 127, scale: $0.value)
             }
             // Decisions as the plan records them; reasons from the statistics when present.
             let reasons = Dictionary((st?.decisions ?? []).map { ($0.layer, $0.reason) }, uniquingKeysWith: { a, _ in a })
-            let order = plan.graph.nodes.map(\.name).filter { p.layerPrecision[$0] != nil }
+            // Graph order, then layers the plan's fused nodes stand for (the 1×1 half of a pointwise-depthwise pair).
+            var order = plan.graph.nodes.map(\.name).filter { p.layerPrecision[$0] != nil }
+            order += p.layerPrecision.keys.filter { !Set(order).contains($0) }.sorted()
             let decisions = order.map { name -> CalibrationReport.Decision in
                 let prec = p.layerPrecision[name]!
+                if reasons[name] == nil, let t = p.int8SpeedCheck?.layers[name] {
+                    return .init(layer: name, precision: prec, reason: (prec == "int8" ? "kept in int8; timed " : "slower in int8 on the build machine: ")
+                                     + Int8SpeedChecker.describe(t))
+                }
                 return .init(layer: name, precision: prec, reason: reasons[name] ?? (prec == "int8" ? "quantized" : "not a candidate: FP32 is faster for this shape, or not a convolution"))
             }.sorted { ($0.precision == "int8" ? 1 : 0) < ($1.precision == "int8" ? 1 : 0) }
             report = CalibrationReport(summary: summary, tensors: tensors, layers: layerMetrics(st), decisions: decisions)

@@ -154,6 +154,7 @@ struct Daemon: ParsableCommand {
             let target = PlanTarget(arch: CPUInfo.arch, cpuFeatures: CPUInfo.features,
                                     gpuArchs: CUDADevice.computeCapabilities(), unirtVersion: "0.1.0")
             let plan = try PlanFile.read(path, target: target)
+            CUDAModule.offer(plan.kernelImages)
             let gpu = plan.provenance.gpuArch == nil ? nil : CUDAPrecision(rawValue: plan.provenance.precision)
             return LoadedModel(graph: plan.graph, gpuPrecision: gpu)
         }

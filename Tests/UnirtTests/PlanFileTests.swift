@@ -44,6 +44,37 @@ final class PlanFileTests: XCTestCase {
         }
     }
 
+    /// GPU plans carry compiled kernel images (one per architecture) in the weights section.
+    func testKernelImagesRoundTrip() throws {
+        var plan = smallPlan(gpu: "9.0")
+        let a = KernelImage(architecture: "sm_90a", sourceSHA256: String(repeating: "c3", count: 32),
+                            bytes: (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        let b = KernelImage(architecture: "sm_80", sourceSHA256: String(repeating: "d4", count: 32), bytes: [1, 2, 3])
+        plan.kernelImages = [a, b]
+        let data = PlanFile.encode(plan)
+        XCTAssertEqual(data.count % 64, 0)
+        let gpuHere = PlanTarget(arch: CPUInfo.arch, cpuFeatures: ["avx2", "fma", "f16c"], gpuArchs: ["9.0"], unirtVersion: "test")
+        let back = try PlanFile.decode(data, label: "tiny.plan", target: gpuHere)
+        XCTAssertEqual(back.kernelImages, [a, b])
+        XCTAssertEqual(back.graph.initializers["w"]?.floats, plan.graph.initializers["w"]?.floats, "weights around the images")
+        XCTAssertEqual(try PlanFile.decode(PlanFile.encode(smallPlan()), label: "cpu.plan", target: here).kernelImages, [],
+                       "CPU plans store none")
+
+        // An image reaching past the weights section is refused, even with a valid checksum.
+        var bytes = [UInt8](data)
+        let key = Array("\"length\":1000,".utf8)
+        guard let start = (0...(bytes.count - key.count)).first(where: { Array(bytes[$0..<$0 + key.count]) == key }) else {
+            return XCTFail("no kernel length in the metadata")
+        }
+        let at = start + key.count - 5
+        bytes.replaceSubrange(at..<at + 4, with: Array("9999".utf8))
+        var h = SHA256()
+        h.update(bytes[0..<64])
+        h.update(bytes[96...])
+        bytes.replaceSubrange(64..<96, with: h.finalize())
+        assertRefused(Data(bytes), target: gpuHere, code: .corrupted, mentions: ["kernel image", "sm_90a"])
+    }
+
     func assertRefused(_ data: Data, target: PlanTarget?, code: PlanError.Code, mentions: [String],
                        file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertThrowsError(try PlanFile.decode(data, label: "bad.plan", target: target), file: file, line: line) { e in

@@ -66,16 +66,17 @@ void unirt_pwdw_compute(const unirt_pwdw_params *p, const float *x, float *y, si
     float *tmp[2] = {ring + M * S * W, ring + M * S * W + (g->out_w + 15) / 16 * 16};
     /* The input rows of one GEMM call, copied out of the planes: planes a
      * multiple of 4 KiB apart put every channel's row in the same L1 sets
-     * (160x160 and 320x320 floats do). The 4-row AVX2 tile reads each column
-     * chunk once per 4 output channels and loses the chunk between passes;
-     * the 8-row AVX-512 tile, which also prefetches the next chunk of rows
-     * read in place, is faster reading the planes directly (YuNet 640, one
-     * thread: 8.3 vs 8.9 ms; AVX2: 13.0 vs 11.0 ms the other way round). */
+     * (160x160 and 320x320 floats do), and the portable tile re-reads each
+     * column chunk in place for every few output channels. The AVX2 tile
+     * copies each chunk to a contiguous buffer itself (YuNet 640, one
+     * thread: 9.07 ms, 9.54 ms with the rows copied here), and the 8-row
+     * AVX-512 tile, which also prefetches the next chunk of rows read in
+     * place, is faster reading the planes directly (8.3 vs 8.9 ms). */
     float *packed_x = tmp[1] + (g->out_w + 15) / 16 * 16;
     const size_t ldx = packed_ld(p);
     const size_t plane_bytes_mod = H * W * sizeof(float) % 4096;
     const int level = unirt_conv_gemm_isa_level();
-    const int copy_rows = level < 2 && (plane_bytes_mod < 256 || plane_bytes_mod > 4096 - 256);
+    const int copy_rows = level == 0 && (plane_bytes_mod < 256 || plane_bytes_mod > 4096 - 256);
 
     const dw_row_fn dw_row = level == 2 ? unirt_dw3x3_row_avx512
                              : level == 1 ? unirt_dw3x3_row_avx2

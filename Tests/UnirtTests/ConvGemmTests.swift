@@ -25,6 +25,9 @@ final class ConvGemmTests: XCTestCase {
         Shape(c: 6, m: 5, h: 10, w: 23, k: 3, stride: 3, dilation: 2, pads: (2, 1, 0, 3)),
         Shape(c: 2, m: 24, h: 1, w: 1, k: 1, stride: 1, dilation: 1, pads: (0, 0, 0, 0)),
         Shape(c: 40, m: 33, h: 40, w: 41, k: 1, stride: 1, dilation: 1, pads: (0, 0, 0, 0)),
+        // k = 261, past the longest column chunk the AVX2 tile copies; one partial row block.
+        Shape(c: 29, m: 6, h: 5, w: 21, k: 3, stride: 1, dilation: 1, pads: (1, 1, 1, 1)),
+        Shape(c: 9, m: 3, h: 7, w: 19, k: 1, stride: 1, dilation: 1, pads: (0, 0, 0, 0)),
     ]
 
     /// Runs the kernel over the output split into two position ranges with separate scratch.

@@ -82,6 +82,24 @@ void unirt_conv_smallc_compute_avx2(const float *x, size_t in_channels, const fl
                                     const unirt_conv2d_geometry *g, const unirt_epilogue *ep, float *y,
                                     size_t row_begin, size_t row_end);
 
+/* Winograd F(2x2, 3x3) (conv_winograd_avx512.c): tiles per tile row rounded
+ * up to 16, and tile rows per block (V and M of one block fill the scratch of
+ * unirt_winograd_scratch_floats); the same at every ISA level. */
+size_t unirt_winograd_tiles_w_padded(const unirt_conv2d_geometry *g);
+size_t unirt_winograd_block_rows(const unirt_conv2d_geometry *g);
+
+/* Floats the scratch holds beyond V and M per transformed plane (one cache
+ * line): conv_winograd_avx2.c starts each of the 16 planes of V and of M one
+ * line further on, so that the half-line accesses of its transforms to the
+ * 16 planes (a multiple of 4 KiB apart otherwise) do not all fall in the same
+ * L1 sets and evict each other between the two halves of a line. */
+enum { UNIRT_WINOGRAD_PLANE_PAD = 16 };
+
+/* unirt_winograd_compute with AVX2 (conv_winograd_avx2.c). */
+void unirt_winograd_compute_avx2(const float *x, size_t in_channels, const float *packed, size_t out_channels,
+                                 const unirt_conv2d_geometry *g, const unirt_epilogue *ep, float *y,
+                                 size_t tile_row_begin, size_t tile_row_end, float *scratch);
+
 /* y[i] = max(a[2i], a[2i+1], b[2i], b[2i+1]) for i < n (a 2x2 stride-2 max
  * pool of two rows). */
 void unirt_pool2x2_row_generic(const float *a, const float *b, size_t n, float *y);

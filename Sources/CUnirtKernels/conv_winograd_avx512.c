@@ -1,4 +1,6 @@
-/* Winograd F(2x2, 3x3) convolution (stride 1, dilation 1, group 1), AVX-512F.
+/* Winograd F(2x2, 3x3) convolution (stride 1, dilation 1, group 1), AVX-512F,
+ * and what the AVX2 form (conv_winograd_avx2.c) shares with it: weight
+ * packing, the supported() rule, blocks and scratch, the ISA dispatch.
  *
  * Each 2x2 output tile comes from a 4x4 input patch d: V = B^T d B, then for
  * each of the 16 positions xi of the 4x4 transformed tile one GEMM over the
@@ -18,16 +20,15 @@
 
 enum { XI = 16, TILE_VEC = 16, BLOCK_TILES = 512 };
 
-static size_t tiles_w_padded(const unirt_conv2d_geometry *g) {
+size_t unirt_winograd_tiles_w_padded(const unirt_conv2d_geometry *g) {
     const size_t tw = (g->out_w + 1) / 2;
     return (tw + TILE_VEC - 1) / TILE_VEC * TILE_VEC;
 }
 
 size_t unirt_winograd_tile_rows(const unirt_conv2d_geometry *g) { return (g->out_h + 1) / 2; }
 
-/* Tile rows per block. */
-static size_t block_rows(const unirt_conv2d_geometry *g) {
-    const size_t r = BLOCK_TILES / tiles_w_padded(g);
+size_t unirt_winograd_block_rows(const unirt_conv2d_geometry *g) {
+    const size_t r = BLOCK_TILES / unirt_winograd_tiles_w_padded(g);
     return r ? r : 1;
 }
 
@@ -65,24 +66,25 @@ void unirt_winograd_pack_weights(const float *w, size_t out_channels, size_t in_
 
 int32_t unirt_winograd_supported(const unirt_conv2d_geometry *g, size_t in_channels, size_t out_channels,
                                  size_t group) {
-    if (!unirt_has_avx512() || unirt_conv_gemm_isa_level() < 2) return 0;
+    if (unirt_conv_gemm_isa_level() < 1) return 0;
     return group == 1 && g->kernel_h == 3 && g->kernel_w == 3 && g->stride_h == 1 && g->stride_w == 1 &&
            g->dilation_h == 1 && g->dilation_w == 1 && in_channels >= 16 && out_channels >= 16 &&
            in_channels * out_channels <= 16384 && g->out_h >= 8 && g->out_w >= 8;
 }
 
 size_t unirt_winograd_scratch_floats(const unirt_conv2d_geometry *g, size_t in_channels, size_t out_channels) {
-    const size_t nb = block_rows(g) * tiles_w_padded(g);
-    return XI * (in_channels + out_channels) * nb;
+    const size_t nb = unirt_winograd_block_rows(g) * unirt_winograd_tiles_w_padded(g);
+    return XI * ((in_channels + out_channels) * nb + 2 * UNIRT_WINOGRAD_PLANE_PAD);
 }
 
 
-UNIRT_AVX512 void unirt_winograd_compute(const float *x, size_t in_channels, const float *packed,
-                                         size_t out_channels, const unirt_conv2d_geometry *g,
-                                         const unirt_epilogue *ep, float *y, size_t tile_row_begin,
-                                         size_t tile_row_end, float *scratch) {
+static UNIRT_AVX512 void winograd_compute_avx512(const float *x, size_t in_channels, const float *packed,
+                                                 size_t out_channels, const unirt_conv2d_geometry *g,
+                                                 const unirt_epilogue *ep, float *y, size_t tile_row_begin,
+                                                 size_t tile_row_end, float *scratch) {
     const size_t C = in_channels, M = out_channels, H = g->in_h, W = g->in_w;
-    const size_t OH = g->out_h, OW = g->out_w, TWp = tiles_w_padded(g), R = block_rows(g);
+    const size_t OH = g->out_h, OW = g->out_w, TWp = unirt_winograd_tiles_w_padded(g),
+                 R = unirt_winograd_block_rows(g);
     const size_t per = unirt_conv_gemm_packed_floats(M, C);
     const ptrdiff_t pt = (ptrdiff_t)g->pad_top, pl = (ptrdiff_t)g->pad_left;
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
@@ -177,4 +179,14 @@ UNIRT_AVX512 void unirt_winograd_compute(const float *x, size_t in_channels, con
                 }
         }
     }
+}
+
+void unirt_winograd_compute(const float *x, size_t in_channels, const float *packed, size_t out_channels,
+                            const unirt_conv2d_geometry *g, const unirt_epilogue *ep, float *y,
+                            size_t tile_row_begin, size_t tile_row_end, float *scratch) {
+    if (unirt_conv_gemm_isa_level() >= 2)
+        winograd_compute_avx512(x, in_channels, packed, out_channels, g, ep, y, tile_row_begin, tile_row_end, scratch);
+    else
+        unirt_winograd_compute_avx2(x, in_channels, packed, out_channels, g, ep, y, tile_row_begin, tile_row_end,
+                                    scratch);
 }

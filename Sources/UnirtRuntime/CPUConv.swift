@@ -6,7 +6,7 @@ import UnirtIR
 
 /// 2-D convolution over NCHW float32 (Conv and FusedConv): depthwise
 /// convolutions direct; 3×3 stride-1 with 16+ channels as Winograd F(2×2, 3×3)
-/// on AVX-512 (`unirt_winograd_compute`); 3×3 over 1–4 input channels direct on AVX-512 and AVX2
+/// on AVX-512 and AVX2 (`unirt_winograd_compute`); 3×3 over 1–4 input channels direct on AVX-512 and AVX2
 /// (`unirt_conv_smallc_compute`); small weights through the cache-tiled GEMM
 /// (`unirt_conv_gemm_compute`, epilogue fused, position tiles spread over the
 /// threads); 1–4 output channels direct; the rest im2col + sgemm per group in

@@ -573,7 +573,7 @@ void unirt_conv_smallc_compute(const float *x, size_t in_channels, const float *
                                size_t row_begin, size_t row_end);
 
 /* ------------------------------------------------------------------------ */
-/* 14. Winograd F(2x2, 3x3) convolution (AVX-512F)                           */
+/* 14. Winograd F(2x2, 3x3) convolution (AVX-512F, AVX2)                     */
 /*
  * 3x3, stride 1, dilation 1, group 1, any pads: 2x2 output tiles, 16 GEMMs
  * over the channels on transformed 4x4 tiles (2.25x fewer multiplies than
@@ -584,7 +584,7 @@ void unirt_conv_smallc_compute(const float *x, size_t in_channels, const float *
 size_t unirt_winograd_packed_floats(size_t out_channels, size_t in_channels);
 void unirt_winograd_pack_weights(const float *w, size_t out_channels, size_t in_channels, float *packed);
 
-/* 1 when the kernel takes this convolution on this CPU (AVX-512F, 3x3
+/* 1 when the kernel takes this convolution on this CPU (AVX-512F or AVX2, 3x3
  * stride 1 dilation 1 group 1, 16+ input and output channels, at most 16384
  * weights per 3x3 position, output at least 8x8), else 0. */
 int32_t unirt_winograd_supported(const unirt_conv2d_geometry *g, size_t in_channels, size_t out_channels,

@@ -98,7 +98,10 @@ static UNIRT_AVX512 void winograd_compute_avx512(const float *x, size_t in_chann
     for (size_t ty0 = tile_row_begin; ty0 < tile_row_end; ty0 += R) {
         const size_t ty1 = ty0 + R < tile_row_end ? ty0 + R : tile_row_end;
         const size_t nb = (ty1 - ty0) * TWp;
-        float *V = scratch, *Mo = scratch + XI * C * nb;
+        /* Each transformed plane starts a cache line after the previous one ends, so the 16
+         * planes do not fall in the same L1 sets. */
+        const size_t sv = C * nb + UNIRT_WINOGRAD_PLANE_PAD, sm = M * nb + UNIRT_WINOGRAD_PLANE_PAD;
+        float *V = scratch, *Mo = scratch + XI * sv;
 
         /* Input transform: V[xi][c][tile]. */
         for (size_t c = 0; c < C; c++) {
@@ -133,17 +136,17 @@ static UNIRT_AVX512 void winograd_compute_avx512(const float *x, size_t in_chann
                     }
                     float *dst = V + c * nb + (ty - ty0) * TWp + tx0;
                     for (int r = 0; r < 4; r++) {
-                        _mm512_storeu_ps(dst + (size_t)(r * 4 + 0) * C * nb, _mm512_sub_ps(t[r][0], t[r][2]));
-                        _mm512_storeu_ps(dst + (size_t)(r * 4 + 1) * C * nb, _mm512_add_ps(t[r][1], t[r][2]));
-                        _mm512_storeu_ps(dst + (size_t)(r * 4 + 2) * C * nb, _mm512_sub_ps(t[r][2], t[r][1]));
-                        _mm512_storeu_ps(dst + (size_t)(r * 4 + 3) * C * nb, _mm512_sub_ps(t[r][1], t[r][3]));
+                        _mm512_storeu_ps(dst + (size_t)(r * 4 + 0) * sv, _mm512_sub_ps(t[r][0], t[r][2]));
+                        _mm512_storeu_ps(dst + (size_t)(r * 4 + 1) * sv, _mm512_add_ps(t[r][1], t[r][2]));
+                        _mm512_storeu_ps(dst + (size_t)(r * 4 + 2) * sv, _mm512_sub_ps(t[r][2], t[r][1]));
+                        _mm512_storeu_ps(dst + (size_t)(r * 4 + 3) * sv, _mm512_sub_ps(t[r][1], t[r][3]));
                     }
                 }
         }
 
         /* One GEMM per xi: Mo[xi] (M x nb) = U[xi] (M x C) . V[xi] (C x nb). */
         for (size_t xi = 0; xi < XI; xi++)
-            unirt_conv_gemm_multiply(packed + xi * per, M, C, V + xi * C * nb, nb, nb, NULL, 0, Mo + xi * M * nb, nb);
+            unirt_conv_gemm_multiply(packed + xi * per, M, C, V + xi * sv, nb, nb, NULL, 0, Mo + xi * sm, nb);
 
         /* Output transform, bias and ReLU, 16 tiles at a time. */
         for (size_t m = 0; m < M; m++) {
@@ -154,10 +157,10 @@ static UNIRT_AVX512 void winograd_compute_avx512(const float *x, size_t in_chann
                     const float *src = Mo + m * nb + (ty - ty0) * TWp + tx0;
                     __m512 s[2][4];
                     for (int q = 0; q < 4; q++) {
-                        const __m512 m0 = _mm512_loadu_ps(src + (size_t)(0 * 4 + q) * M * nb);
-                        const __m512 m1 = _mm512_loadu_ps(src + (size_t)(1 * 4 + q) * M * nb);
-                        const __m512 m2 = _mm512_loadu_ps(src + (size_t)(2 * 4 + q) * M * nb);
-                        const __m512 m3 = _mm512_loadu_ps(src + (size_t)(3 * 4 + q) * M * nb);
+                        const __m512 m0 = _mm512_loadu_ps(src + (size_t)(0 * 4 + q) * sm);
+                        const __m512 m1 = _mm512_loadu_ps(src + (size_t)(1 * 4 + q) * sm);
+                        const __m512 m2 = _mm512_loadu_ps(src + (size_t)(2 * 4 + q) * sm);
+                        const __m512 m3 = _mm512_loadu_ps(src + (size_t)(3 * 4 + q) * sm);
                         s[0][q] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
                         s[1][q] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
                     }

@@ -69,14 +69,14 @@ extension Int8Builder {
     }
 
     /// One run's inputs for the speed check at the plan's batch: the first calibration samples, else
-    /// (a calibration cache alone) fixed values in [0, 1) when every input's shape is fixed.
+    /// (a calibration cache alone) seeded random data, as `unirt bench` uses, when every input's shape is fixed.
     func timingInputs(_ g: Graph, runner: Int8Runner?) -> [String: Tensor]? {
         if let runner, !runner.samples.isEmpty { return runner.batchInputs(batch: Int8Runner.batch(of: g)) }
+        var rng = SplitMix(seed: 0x5eed)
         var inputs: [String: Tensor] = [:]
         for d in g.inputs {
             guard let dims = d.dims, case let shape = dims.compactMap(\.fixedValue), shape.count == dims.count else { return nil }
-            let count = shape.reduce(1, *)
-            inputs[d.name] = Tensor(shape: shape, floats: (0..<count).map { Float(($0 &* 2_654_435_761) % 1000) / 1000 }, dtype: d.dtype)
+            inputs[d.name] = rng.tensor(dtype: d.dtype, shape: shape)
         }
         return inputs
     }

@@ -151,9 +151,8 @@ struct Int8SpeedChecker {
             var profile = ExecutionPlan.Profile()
             let start = ContinuousClock.now
             _ = withUnsafeMutablePointer(to: &profile) { plans[i].execute(inputs, profile: $0) }
-            let d = ContinuousClock.now - start
-            return .init(steps: profile.seconds.map { (covered[i][$0.node] ?? [$0.node], $0.seconds) },
-                         total: Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)
+            let total = (ContinuousClock.now - start).seconds
+            return .init(steps: profile.seconds.map { (covered[i][$0.node] ?? [$0.node], $0.seconds) }, total: total)
         }
         // Warm-up: first-touch page faults, packed weights, caches; also estimates the run times.
         var fastest = [Double](repeating: .infinity, count: plans.count)

@@ -54,6 +54,8 @@ const char *unirt_cuda_resolve_driver(void *handle, unirt_cuda_driver *api) {
     UNIRT_RESOLVE(cuGraphLaunch);
     UNIRT_RESOLVE(cuGraphDestroy);
     UNIRT_RESOLVE(cuGraphExecDestroy);
+    *(void **)&api->cuTensorMapEncodeTiled = dlsym(handle, "cuTensorMapEncodeTiled");
+    *(void **)&api->cuTensorMapEncodeIm2col = dlsym(handle, "cuTensorMapEncodeIm2col");
     return NULL;
 }
 

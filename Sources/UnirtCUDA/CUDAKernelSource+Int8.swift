@@ -31,6 +31,10 @@ extension CUDAKernelSource {
         CUDAInt8Kernel(name: "wgconv_128x128s6", rows: 128, columns: 128, threads: 256, sharedBytes: 6 * 256 * 64, hopper: true),
         CUDAInt8Kernel(name: "wgconv_128x128k128", rows: 128, columns: 128, threads: 256, sharedBytes: 3 * 256 * 128, hopper: true),
         CUDAInt8Kernel(name: "wgconv_192x128k128", rows: 192, columns: 128, threads: 384, sharedBytes: 3 * 320 * 128, hopper: true),
+        // Ring + 1 KiB to align it to the 128-byte swizzle's period + the stages' mbarriers.
+        CUDAInt8Kernel(tensorMaps: "tmconv_128x128s3", rows: 128, stages: 3),
+        CUDAInt8Kernel(tensorMaps: "tmconv_192x128s4", rows: 192, stages: 4),
+        CUDAInt8Kernel(tensorMaps: "tmconv_256x128s4", rows: 256, stages: 4),
         CUDAInt8Kernel(haloChannels: 64, tileHeight: 16, threads: 256, warpgroupMMA: false),
         CUDAInt8Kernel(haloChannels: 64, tileHeight: 8, threads: 128, warpgroupMMA: true),
     ]
@@ -451,6 +455,150 @@ WGCONV_ENTRY(wgconv_128x128s6, 128, 6, 64, 2)
 WGCONV_ENTRY(wgconv_128x128k128, 128, 3, 128, 2)
 WGCONV_ENTRY(wgconv_192x128k128, 128, 3, 128, 3)
 
+// Pipeline barriers (sm_90): a stage's "full" mbarrier completes when its tiles have landed, its "empty" one when
+// the consumers' MMAs reading it have retired; the consumer warpgroups sync among themselves on barrier 1.
+__device__ __forceinline__ void mbar_init(unsigned a, unsigned count) {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" :: "r"(a), "r"(count) : "memory");
+#endif
+}
+__device__ __forceinline__ void mbar_arrive(unsigned a) {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("{ .reg .b64 st; mbarrier.arrive.shared::cta.b64 st, [%0]; }" :: "r"(a) : "memory");
+#endif
+}
+__device__ __forceinline__ void mbar_wait(unsigned a, unsigned parity) {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("{ .reg .pred p;\n"
+                 "WAIT:\n"
+                 "mbarrier.try_wait.parity.shared::cta.b64 p, [%0], %1;\n"
+                 "@!p bra WAIT;\n"
+                 "}" :: "r"(a), "r"(parity) : "memory");
+#endif
+}
+__device__ __forceinline__ void consumer_sync(int threads) { asm volatile("bar.sync 1, %0;" :: "r"(threads) : "memory"); }
+
+// TMA form (sm_90a): one producer thread fetches each k-step's tiles with the tensor copy engine — A through an
+// im2col tensor map of the NHWC input (BM consecutive output pixels at one filter tap, 128 channels each, zero
+// outside the image), B through a tiled map of the [K][R·S·C] filters — both 128-byte swizzled as the MMAs read
+// them, completing on the stage's mbarrier. C must be a multiple of 128; k-steps run channel chunk by chunk
+// through the taps.
+struct __align__(64) QTensorMap { unsigned long long words[16]; };
+__device__ __forceinline__ void mbar_expect_tx(unsigned a, unsigned bytes) {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("{ .reg .b64 st; mbarrier.arrive.expect_tx.shared::cta.b64 st, [%0], %1; }" :: "r"(a), "r"(bytes) : "memory");
+#endif
+}
+__device__ __forceinline__ void tma_im2col4(unsigned dst, const QTensorMap &map, int c, int w, int h, int n, unsigned bar,
+                                            unsigned short offW, unsigned short offH) {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("cp.async.bulk.tensor.4d.shared::cluster.global.im2col.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4, %5}], [%6], {%7, %8};"
+                 :: "r"(dst), "l"((unsigned long long)&map), "r"(c), "r"(w), "r"(h), "r"(n), "r"(bar), "h"(offW), "h"(offH) : "memory");
+#endif
+}
+__device__ __forceinline__ void tma_tile2(unsigned dst, const QTensorMap &map, int x0, int x1, unsigned bar) {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];"
+                 :: "r"(dst), "l"((unsigned long long)&map), "r"(x0), "r"(x1), "r"(bar) : "memory");
+#endif
+}
+
+template <int BN, int STAGES, int NWG>
+__device__ __forceinline__ void tmconv_k(const QTensorMap &ta, const QTensorMap &tb, const float *__restrict__ scale,
+                                         const float *__restrict__ bias, const half_t *__restrict__ z,
+                                         const float *__restrict__ slope, void *y, QGeom g64, int act, float alpha,
+                                         float beta, int residualBefore, int outInt8, float outInv, QAffine a2) {
+    constexpr int KB = 128, BM = 64 * NWG, TC = 128 * NWG;
+    constexpr int RING = STAGES * (BM + BN) * KB;
+    constexpr int EP = RING >= BM * BN * 4 ? 1 : 2, EBN = BN / EP;
+    static_assert(RING >= BM * EBN * 4, "tile shape");
+    extern __shared__ __align__(128) unsigned char smem_raw[];
+    // The 128-byte swizzle repeats every 1024 bytes: the ring starts on such a boundary.
+    unsigned char *smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);
+    unsigned char *sA = smem, *sB = smem + STAGES * BM * KB;
+    const unsigned full0 = smem_addr(smem + RING), empty0 = full0 + 8 * STAGES;
+    const int K = (int)g64.K, M = (int)g64.M, C = (int)g64.C, R = (int)g64.R, S = (int)g64.S;
+    const int ntiles = (K + BN - 1) / BN;
+    const int bm = (blockIdx.x / ntiles) * BM, bn = (blockIdx.x % ntiles) * BN;
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, wg = warp >> 2;
+    const int taps = R * S, KT = C / KB * taps;
+    if (tid == 0) {
+        for (int st = 0; st < STAGES; ++st) { mbar_init(full0 + 8 * st, 1); mbar_init(empty0 + 8 * st, NWG * 4); }
+        asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+    }
+    __syncthreads();
+
+    if (tid >= TC) {
+        if (tid == TC) {
+            const int OH = (int)g64.OH, OW = (int)g64.OW;
+            const int n = bm / (OH * OW), p = bm % (OH * OW);
+            const int h0 = (p / OW) * (int)g64.sh - (int)g64.ph, w0 = (p % OW) * (int)g64.sw - (int)g64.pw;
+            const int dh = (int)g64.dh, dw = (int)g64.dw;
+            for (int kt = 0; kt < KT; ++kt) {
+                const int st = kt % STAGES, cc = kt / taps * KB, t = kt % taps;
+                if (kt >= STAGES) mbar_wait(empty0 + 8 * st, (kt / STAGES - 1) & 1);
+                const unsigned bar = full0 + 8 * st;
+                mbar_expect_tx(bar, (BM + BN) * KB);
+                tma_im2col4(smem_addr(sA + st * BM * KB), ta, cc, w0, h0, n, bar, (unsigned short)((t % S) * dw),
+                            (unsigned short)((t / S) * dh));
+                tma_tile2(smem_addr(sB + st * BN * KB), tb, t * C + cc, bn, bar);
+            }
+        }
+        return;
+    }
+
+    int acc[BN / 2];
+#pragma unroll
+    for (int i = 0; i < BN / 2; ++i) acc[i] = 0;
+    for (int kt = 0; kt < KT; ++kt) {
+        const int st = kt % STAGES;
+        mbar_wait(full0 + 8 * st, (kt / STAGES) & 1);
+        const unsigned aBase = smem_addr(sA + st * BM * KB + wg * 64 * KB), bBase = smem_addr(sB + st * BN * KB);
+        wg_fence();
+#pragma unroll
+        for (int ks = 0; ks < KB / 32; ++ks) wgmma_bn<BN>(acc, wg_desc<KB>(aBase + ks * 32), wg_desc<KB>(bBase + ks * 32));
+        wg_commit();
+        wg_wait<1>();
+        if (kt > 0 && lane == 0) mbar_arrive(empty0 + 8 * ((kt - 1) % STAGES));
+    }
+    wg_wait<0>();
+#pragma unroll
+    for (int i = 0; i < BN / 2; ++i) reg_fence(acc[i]);
+    consumer_sync(TC);
+
+    float *tile = (float *)smem;
+    const int gq = lane >> 2, tq = lane & 3;
+    const int trow = wg * 64 + (warp & 3) * 16 + gq;
+#pragma unroll
+    for (int part = 0; part < EP; ++part) {
+        if (part > 0) consumer_sync(TC);
+#pragma unroll
+        for (int jj = 0; jj < EBN / 8; ++jj) {
+            const int j = part * (EBN / 8) + jj, col = jj * 8 + tq * 2, k = bn + part * EBN + col;
+            if (k >= K) continue;
+            const float sc0 = scale[k], sc1 = scale[k + 1];
+            const float b0 = bias ? bias[k] : 0.f, b1 = bias ? bias[k + 1] : 0.f;
+#pragma unroll
+            for (int hrow = 0; hrow < 2; ++hrow)
+                *(float2 *)(tile + tile_at<EBN>(trow + hrow * 8, col)) =
+                    make_float2((float)acc[j * 4 + hrow * 2] * sc0 + b0, (float)acc[j * 4 + hrow * 2 + 1] * sc1 + b1);
+        }
+        consumer_sync(TC);
+        qepilogue<BM, EBN, TC>(tile, [=](int row) { return bm + row < M ? bm + row : -1; }, bn + part * EBN, K, z, slope, y,
+                               act, alpha, beta, residualBefore, outInt8, outInv, a2);
+    }
+}
+#define TMCONV_ENTRY(NAME, BN, ST, NWG) \
+extern "C" __global__ void __launch_bounds__(128 * NWG + 32) NAME(const __grid_constant__ QTensorMap ta, \
+    const __grid_constant__ QTensorMap tb, const float *scale, const float *bias, const half_t *z, const float *slope, \
+    void *y, QGeom g, int act, float alpha, float beta, int residualBefore, int outInt8, float outInv, signed char *y2, \
+    const float *scale2, const float *shift2, float q2) { \
+    tmconv_k<BN, ST, NWG>(ta, tb, scale, bias, z, slope, y, g, act, alpha, beta, residualBefore, outInt8, outInv, \
+                          QAffine{y2, scale2, shift2, q2}); }
+TMCONV_ENTRY(tmconv_128x128s3, 128, 3, 2)
+TMCONV_ENTRY(tmconv_192x128s4, 128, 4, 3)
+TMCONV_ENTRY(tmconv_256x128s4, 128, 4, 4)
+
 // 3×3 convolutions with stride 1 and dilation 1 on CC input channels (64 or a multiple of 128): the input
 // pixels a tile needs are loaded once and read by all nine taps, where the implicit GEMMs above gather each
 // pixel nine times. A block keeps the [tap][64 output channels][CC] filters of its column tile (blockIdx.y) in
@@ -642,15 +790,25 @@ public struct CUDAInt8Kernel: Sendable {
     /// channels; blocks stay resident and walk tiles of `tileHeight` × 8 output pixels); 0 for the implicit GEMMs.
     public let haloChannels: Int
     public let tileHeight: Int
+    /// Takes tensor maps of its input and filters (`tmconv_*`: the copy engine gathers the tiles; input channels a
+    /// multiple of 128) in place of their pointers.
+    public let tensorMaps: Bool
 
     init(name: String, rows: Int, columns: Int, threads: Int, sharedBytes: Int, hopper: Bool) {
         (self.name, self.rows, self.columns, self.threads, self.sharedBytes, self.hopper) = (name, rows, columns, threads, sharedBytes, hopper)
-        (haloChannels, tileHeight) = (0, 0)
+        (haloChannels, tileHeight, tensorMaps) = (0, 0, false)
+    }
+
+    /// A TMA kernel: `rows` / 64 consumer warpgroups and a producer warp, 128 output channels, 128-byte k-steps.
+    init(tensorMaps name: String, rows: Int, stages: Int) {
+        (self.name, self.rows, columns, threads, hopper) = (name, rows, 128, 2 * rows + 32, true)
+        sharedBytes = stages * (rows + 128) * 128 + 1024 + 256
+        (haloChannels, tileHeight, tensorMaps) = (0, 0, true)
     }
 
     init(haloChannels c: Int, tileHeight th: Int, threads: Int, warpgroupMMA: Bool) {
         name = (warpgroupMMA ? "whconv" : "hconv") + "_c\(c)_\(th)x8"
-        (rows, columns, self.threads, haloChannels, tileHeight) = (th * 8, 64, threads, c, th)
+        (rows, columns, self.threads, haloChannels, tileHeight, tensorMaps) = (th * 8, 64, threads, c, th, false)
         // Filters [9][64][C], two halo buffers of (th + 2) × 10 pixels, the epilogue's fp32 tile.
         sharedBytes = 9 * 64 * c + 2 * (th + 2) * 10 * c + th * 8 * 64 * 4
         hopper = warpgroupMMA || sharedBytes > 99 << 10
@@ -658,7 +816,8 @@ public struct CUDAInt8Kernel: Sendable {
 
     /// Whether this kernel takes a convolution of this geometry (input channels, filter, strides, dilations).
     public func fits(channels: Int, filter: (Int, Int), strides: [Int], dilations: [Int]) -> Bool {
-        haloChannels == 0 || (channels == haloChannels && filter == (3, 3) && strides == [1, 1] && dilations == [1, 1])
+        if tensorMaps { return channels % 128 == 0 }
+        return haloChannels == 0 || (channels == haloChannels && filter == (3, 3) && strides == [1, 1] && dilations == [1, 1])
     }
 
     /// Grid (x, y) for `pixels` output pixels in `images` images of `height` × `width`, `k` output channels, on

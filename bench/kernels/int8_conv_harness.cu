@@ -6,8 +6,10 @@
  * mismatch. */
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 #include <algorithm>
+#include <cuda.h>
 #include <cuda_runtime.h>
 typedef unsigned short half_t;
 typedef long long i64;
@@ -44,7 +46,10 @@ __global__ void ref_conv(const signed char *x, const signed char *w, const float
 typedef void (*Kern)(const signed char *, const signed char *, const float *, const float *, const half_t *, const float *, void *,
                      QGeom, int, float, float, int, int, float, signed char *, const float *, const float *, float);
 // halo > 0: a halo kernel (3×3, stride 1, exactly `halo` input channels; resident blocks over TH × 8 tiles).
-struct Cfg { const char *name; Kern k; int BM, BN, T, smem, halo = 0, th = 0; };
+typedef void (*TKern)(QTensorMap, QTensorMap, const float *, const float *, const half_t *, const float *, void *, QGeom, int,
+                      float, float, int, int, float, signed char *, const float *, const float *, float);
+// tk: a TMA kernel (C a multiple of 128), given tensor maps of the input and the filters instead of their pointers.
+struct Cfg { const char *name; Kern k; int BM, BN, T, smem, halo = 0, th = 0; TKern tk = nullptr; };
 
 int main(int argc, char **argv) {
     int N = argc > 1 ? atoi(argv[1]) : 128;
@@ -55,11 +60,17 @@ int main(int argc, char **argv) {
                   {"wg128x128", wgconv_128x128, 128, 128, 256, 4 * 256 * 64}, {"wg128x128s6", wgconv_128x128s6, 128, 128, 256, 6 * 256 * 64},
                   {"wgk128", wgconv_128x128k128, 128, 128, 256, 3 * 256 * 128},
                   {"wg192x128k128", wgconv_192x128k128, 192, 128, 384, 3 * 320 * 128},
+                  {"tm128x128s3", nullptr, 128, 128, 288, 3 * 256 * 128 + 1280, 0, 0, tmconv_128x128s3},
+                  {"tm192x128s4", nullptr, 192, 128, 416, 4 * 320 * 128 + 1280, 0, 0, tmconv_192x128s4},
+                  {"tm256x128s4", nullptr, 256, 128, 544, 4 * 384 * 128 + 1280, 0, 0, tmconv_256x128s4},
                   {"h64_16", hconv_c64_16x8, 128, 64, 256, 9 * 64 * 64 + 2 * 18 * 10 * 64 + 128 * 256, 64, 16},
                   {"wh64_8", whconv_c64_8x8, 64, 64, 128, 9 * 64 * 64 + 2 * 10 * 10 * 64 + 64 * 256, 64, 8},
     };
     int sms = 0; CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
-    for (auto &c : cfgs) CK(cudaFuncSetAttribute(c.k, cudaFuncAttributeMaxDynamicSharedMemorySize, c.smem));
+    for (auto &c : cfgs) {
+        if (c.k) CK(cudaFuncSetAttribute(c.k, cudaFuncAttributeMaxDynamicSharedMemorySize, c.smem));
+        else CK(cudaFuncSetAttribute(c.tk, cudaFuncAttributeMaxDynamicSharedMemorySize, c.smem));
+    }
     struct L { int H, C, K, R, st, count; } layers[] = {
         {112, 64, 64, 3, 1, 1}, {112, 64, 64, 3, 2, 1}, {56, 64, 64, 3, 1, 4}, {56, 64, 128, 3, 1, 1}, {56, 128, 128, 3, 2, 1},
         {28, 128, 128, 3, 1, 6}, {28, 128, 256, 3, 1, 1}, {28, 256, 256, 3, 2, 1}, {14, 256, 256, 3, 1, 26},
@@ -67,7 +78,13 @@ int main(int argc, char **argv) {
         {13, 64, 72, 3, 1, 0}, {11, 128, 64, 3, 1, 0}};
     double total = 0, totalOps = 0; int failures = 0;
     cudaEvent_t e0, e1; cudaEventCreate(&e0); cudaEventCreate(&e1);
+    // LAYER=H,C,K,R,stride keeps one layer, KERNEL=name one variant (for profilers).
+    const char *onlyLayer = getenv("LAYER"), *onlyKernel = getenv("KERNEL");
     for (auto &l : layers) {
+        if (onlyLayer) {
+            char key[64]; snprintf(key, sizeof key, "%d,%d,%d,%d,%d", l.H, l.C, l.K, l.R, l.st);
+            if (strcmp(key, onlyLayer) != 0) continue;
+        }
         QGeom g; g.N = N; g.H = g.W = l.H; g.C = l.C; g.K = l.K; g.R = g.S = l.R; g.sh = g.sw = l.st;
         g.ph = g.pw = l.R / 2; g.dh = g.dw = 1;
         g.OH = (l.H + 2 * g.ph - l.R) / l.st + 1; g.OW = g.OH; g.M = (i64)N * g.OH * g.OW; g.Kd = (i64)l.R * l.R * l.C;
@@ -106,30 +123,54 @@ int main(int argc, char **argv) {
         double best = 1e9; const char *bestName = "";
         printf("layer H%d C%d K%d R%d s%d M%lld (x%d):", l.H, l.C, l.K, l.R, l.st, g.M, l.count);
         for (auto &c : cfgs) {
+            if (onlyKernel && strcmp(onlyKernel, c.name) != 0) continue;
             if (c.BN > g.K && c.BN != 64) continue;
             if (c.halo && (c.halo != l.C || l.R != 3 || l.st != 1)) continue;
+            if (c.tk && l.C % 128 != 0) continue;
+            QTensorMap ta{}, tb{};
+            if (c.tk) {
+                CUtensorMap ma, mb;
+                cuuint64_t dimA[4] = {(cuuint64_t)g.C, (cuuint64_t)g.W, (cuuint64_t)g.H, (cuuint64_t)N};
+                cuuint64_t strA[3] = {(cuuint64_t)g.C, (cuuint64_t)(g.W * g.C), (cuuint64_t)(g.H * g.W * g.C)};
+                int lo[2] = {(int)-g.pw, (int)-g.ph}, hi[2] = {(int)(g.pw - (g.S - 1) * g.dw), (int)(g.ph - (g.R - 1) * g.dh)};
+                cuuint32_t es[4] = {1, (cuuint32_t)g.sw, (cuuint32_t)g.sh, 1};
+                CUresult e1 = cuTensorMapEncodeIm2col(&ma, CU_TENSOR_MAP_DATA_TYPE_UINT8, 4, dx, dimA, strA, lo, hi, 128, c.BM, es,
+                                                      CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                                                      CU_TENSOR_MAP_L2_PROMOTION_L2_128B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+                cuuint64_t dimB[2] = {(cuuint64_t)g.Kd, (cuuint64_t)g.K}, strB[1] = {(cuuint64_t)g.Kd};
+                cuuint32_t boxB[2] = {128, (cuuint32_t)c.BN}, esB[2] = {1, 1};
+                CUresult e2 = cuTensorMapEncodeTiled(&mb, CU_TENSOR_MAP_DATA_TYPE_UINT8, 2, dw, dimB, strB, boxB, esB,
+                                                     CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                                                     CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+                if (e1 != CUDA_SUCCESS || e2 != CUDA_SUCCESS) { printf(" %s: tensor map %d/%d |", c.name, (int)e1, (int)e2); ++failures; continue; }
+                memcpy(&ta, &ma, sizeof ta); memcpy(&tb, &mb, sizeof tb);
+            }
             dim3 blocks((unsigned)((g.M + c.BM - 1) / c.BM * ((g.K + c.BN - 1) / c.BN)));
             if (c.halo) {
                 int ky = (int)((g.K + 63) / 64), tiles = (int)(N * ((g.OH + c.th - 1) / c.th) * ((g.OW + 7) / 8));
                 int perSM = std::max(1, std::min((228 << 10) / (c.smem + 1024), 2048 / c.T));
                 blocks = dim3((unsigned)std::max(1, std::min(tiles, sms * perSM / ky)), (unsigned)ky);
             }
+            auto go = [&](const half_t *zz, void *yy, int o8, float oi, signed char *y2, const float *s2p, const float *t2p, float qq) {
+                if (c.tk) c.tk<<<blocks, c.T, c.smem>>>(ta, tb, ds, db, zz, dp, yy, g, 16, 0, 0, 1, o8, oi, y2, s2p, t2p, qq);
+                else c.k<<<blocks, c.T, c.smem>>>(dx, dw, ds, db, zz, dp, yy, g, 16, 0, 0, 1, o8, oi, y2, s2p, t2p, qq);
+            };
             // s8 output
             cudaMemset(dy, 0, ny);
-            c.k<<<blocks, c.T, c.smem>>>(dx, dw, ds, db, dz, dp, dy, g, 16, 0, 0, 1, 1, outInv, nullptr, nullptr, nullptr, 1.f);
+            go(dz, dy, 1, outInv, nullptr, nullptr, nullptr, 1.f);
             CK(cudaDeviceSynchronize());
             cudaMemcpy(got8.data(), dy, ny, cudaMemcpyDeviceToHost);
             i64 bad8 = 0, bad16 = 0, bad2 = 0;
             for (i64 i = 0; i < ny; ++i) bad8 += got8[i] != ref8[i];
             // s8 output without a residual
             cudaMemset(dy, 0, ny);
-            c.k<<<blocks, c.T, c.smem>>>(dx, dw, ds, db, nullptr, dp, dy, g, 16, 0, 0, 1, 1, outInv, nullptr, nullptr, nullptr, 1.f);
+            go(nullptr, dy, 1, outInv, nullptr, nullptr, nullptr, 1.f);
             CK(cudaDeviceSynchronize());
             cudaMemcpy(got8.data(), dy, ny, cudaMemcpyDeviceToHost);
             for (i64 i = 0; i < ny; ++i) bad8 += got8[i] != refn[i];
             // fp16 output + BatchNormalization s8
             cudaMemset(dy, 0, 2 * ny); cudaMemset(d2, 0, ny);
-            c.k<<<blocks, c.T, c.smem>>>(dx, dw, ds, db, dz, dp, dy, g, 16, 0, 0, 1, 0, 1.f, d2, d2s, d2t, q2);
+            go(dz, dy, 0, 1.f, d2, d2s, d2t, q2);
             CK(cudaDeviceSynchronize());
             cudaMemcpy(got16.data(), dy, 2 * ny, cudaMemcpyDeviceToHost); cudaMemcpy(got2.data(), d2, ny, cudaMemcpyDeviceToHost);
             for (i64 i = 0; i < ny; ++i) { bad16 += got16[i] != ref16[i]; bad2 += got2[i] != ref2[i]; }
@@ -137,9 +178,9 @@ int main(int argc, char **argv) {
             float ms[3];
             for (int mode = 0; mode < 3; ++mode) {
                 auto launch = [&]() {
-                    if (mode == 0) c.k<<<blocks, c.T, c.smem>>>(dx, dw, ds, db, dz, dp, dy, g, 16, 0, 0, 1, 1, outInv, nullptr, nullptr, nullptr, 1.f);
-                    else if (mode == 1) c.k<<<blocks, c.T, c.smem>>>(dx, dw, ds, db, dz, dp, dy, g, 16, 0, 0, 1, 0, 1.f, nullptr, nullptr, nullptr, 1.f);
-                    else c.k<<<blocks, c.T, c.smem>>>(dx, dw, ds, db, dz, dp, dy, g, 16, 0, 0, 1, 0, 1.f, d2, d2s, d2t, q2);
+                    if (mode == 0) go(dz, dy, 1, outInv, nullptr, nullptr, nullptr, 1.f);
+                    else if (mode == 1) go(dz, dy, 0, 1.f, nullptr, nullptr, nullptr, 1.f);
+                    else go(dz, dy, 0, 1.f, d2, d2s, d2t, q2);
                 };
                 for (int i = 0; i < 3; ++i) launch();
                 cudaEventRecord(e0);

@@ -7,5 +7,5 @@ cd "$(dirname "$0")/../.."
 work=$(mktemp -d)
 sed -n '/^struct QGeom/,/^"""#/p' Sources/UnirtCUDA/CUDAKernelSource+Int8.swift | sed '$d' > "$work/int8_conv_kernels.cuh"
 cp bench/kernels/int8_conv_harness.cu "$work/"
-nvcc -O3 -std=c++17 -arch=sm_90a -diag-suppress 177 -o "$work/int8_conv_harness" "$work/int8_conv_harness.cu"
+nvcc -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a -diag-suppress 177 -o "$work/int8_conv_harness" "$work/int8_conv_harness.cu" -lcuda
 "$work/int8_conv_harness" "${1:-128}"

@@ -28,6 +28,12 @@ enum {
     UNIRT_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76,
     UNIRT_CU_STREAM_NON_BLOCKING = 1,
     UNIRT_CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1,
+    UNIRT_CU_TENSOR_MAP_DATA_TYPE_UINT8 = 0,
+    UNIRT_CU_TENSOR_MAP_INTERLEAVE_NONE = 0,
+    UNIRT_CU_TENSOR_MAP_SWIZZLE_128B = 3,
+    UNIRT_CU_TENSOR_MAP_L2_PROMOTION_L2_128B = 2,
+    UNIRT_CU_TENSOR_MAP_L2_PROMOTION_L2_256B = 3,
+    UNIRT_CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE = 0,
 };
 
 typedef struct unirt_cuda_driver {
@@ -66,6 +72,15 @@ typedef struct unirt_cuda_driver {
     CUresult (*cuGraphLaunch)(CUgraphExec exec, CUstream stream);
     CUresult (*cuGraphDestroy)(CUgraph graph);
     CUresult (*cuGraphExecDestroy)(CUgraphExec exec);
+    /* Optional (NULL where the driver predates them): tensor maps for the copy engine of sm_90, each written to
+     * 128 bytes at a 64-byte aligned address (`CUtensorMap`). */
+    CUresult (*cuTensorMapEncodeTiled)(void *map, int dataType, uint32_t rank, void *address, const uint64_t *dims,
+                                       const uint64_t *strides, const uint32_t *box, const uint32_t *elementStrides,
+                                       int interleave, int swizzle, int l2Promotion, int oobFill);
+    CUresult (*cuTensorMapEncodeIm2col)(void *map, int dataType, uint32_t rank, void *address, const uint64_t *dims,
+                                        const uint64_t *strides, const int *lowerCorner, const int *upperCorner,
+                                        uint32_t channelsPerPixel, uint32_t pixelsPerColumn, const uint32_t *elementStrides,
+                                        int interleave, int swizzle, int l2Promotion, int oobFill);
 } unirt_cuda_driver;
 
 /* ---- NVRTC ---------------------------------------------------------------- */

@@ -32,9 +32,12 @@ extension CUDAKernelSource {
         CUDAInt8Kernel(name: "wgconv_128x128k128", rows: 128, columns: 128, threads: 256, sharedBytes: 3 * 256 * 128, hopper: true),
         CUDAInt8Kernel(name: "wgconv_192x128k128", rows: 192, columns: 128, threads: 384, sharedBytes: 3 * 320 * 128, hopper: true),
         // Ring + 1 KiB to align it to the 128-byte swizzle's period + the stages' mbarriers.
-        CUDAInt8Kernel(tensorMaps: "tmconv_128x128s3", rows: 128, stages: 3),
-        CUDAInt8Kernel(tensorMaps: "tmconv_192x128s4", rows: 192, stages: 4),
-        CUDAInt8Kernel(tensorMaps: "tmconv_256x128s4", rows: 256, stages: 4),
+        CUDAInt8Kernel(tensorMaps: "tmconv_128x128s3", rows: 128, columns: 128, kStep: 128, stages: 3),
+        CUDAInt8Kernel(tensorMaps: "tmconv_192x128s4", rows: 192, columns: 128, kStep: 128, stages: 4),
+        CUDAInt8Kernel(tensorMaps: "tmconv_256x128s4", rows: 256, columns: 128, kStep: 128, stages: 4),
+        CUDAInt8Kernel(tensorMaps: "tmconv_128x64k64s6", rows: 128, columns: 64, kStep: 64, stages: 6),
+        CUDAInt8Kernel(tensorMaps: "tmconv_128x128k64s6", rows: 128, columns: 128, kStep: 64, stages: 6),
+        CUDAInt8Kernel(tensorMaps: "tmconv_192x64k64s8", rows: 192, columns: 64, kStep: 64, stages: 8),
         CUDAInt8Kernel(haloChannels: 64, tileHeight: 16, threads: 256, warpgroupMMA: false),
         CUDAInt8Kernel(haloChannels: 64, tileHeight: 8, threads: 128, warpgroupMMA: true),
     ]
@@ -479,10 +482,10 @@ __device__ __forceinline__ void mbar_wait(unsigned a, unsigned parity) {
 __device__ __forceinline__ void consumer_sync(int threads) { asm volatile("bar.sync 1, %0;" :: "r"(threads) : "memory"); }
 
 // TMA form (sm_90a): one producer thread fetches each k-step's tiles with the tensor copy engine — A through an
-// im2col tensor map of the NHWC input (BM consecutive output pixels at one filter tap, 128 channels each, zero
-// outside the image), B through a tiled map of the [K][R·S·C] filters — both 128-byte swizzled as the MMAs read
-// them, completing on the stage's mbarrier. C must be a multiple of 128; k-steps run channel chunk by chunk
-// through the taps.
+// im2col tensor map of the NHWC input (BM consecutive output pixels at one filter tap, KB channels each, zero
+// outside the image), B through a tiled map of the [K][R·S·C] filters — both KB-byte swizzled (KB = 64 or 128) as
+// the MMAs read them, completing on the stage's mbarrier. C must be a multiple of KB; k-steps run channel chunk
+// by chunk through the taps.
 struct __align__(64) QTensorMap { unsigned long long words[16]; };
 __device__ __forceinline__ void mbar_expect_tx(unsigned a, unsigned bytes) {
 #if __CUDA_ARCH__ >= 900
@@ -503,17 +506,17 @@ __device__ __forceinline__ void tma_tile2(unsigned dst, const QTensorMap &map, i
 #endif
 }
 
-template <int BN, int STAGES, int NWG>
+template <int BN, int STAGES, int NWG, int KB>
 __device__ __forceinline__ void tmconv_k(const QTensorMap &ta, const QTensorMap &tb, const float *__restrict__ scale,
                                          const float *__restrict__ bias, const half_t *__restrict__ z,
                                          const float *__restrict__ slope, void *y, QGeom g64, int act, float alpha,
                                          float beta, int residualBefore, int outInt8, float outInv, QAffine a2) {
-    constexpr int KB = 128, BM = 64 * NWG, TC = 128 * NWG;
+    constexpr int BM = 64 * NWG, TC = 128 * NWG;
     constexpr int RING = STAGES * (BM + BN) * KB;
     constexpr int EP = RING >= BM * BN * 4 ? 1 : 2, EBN = BN / EP;
     static_assert(RING >= BM * EBN * 4, "tile shape");
     extern __shared__ __align__(128) unsigned char smem_raw[];
-    // The 128-byte swizzle repeats every 1024 bytes: the ring starts on such a boundary.
+    // The swizzles repeat every 1024 bytes at most: the ring starts on such a boundary.
     unsigned char *smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);
     unsigned char *sA = smem, *sB = smem + STAGES * BM * KB;
     const unsigned full0 = smem_addr(smem + RING), empty0 = full0 + 8 * STAGES;
@@ -588,16 +591,19 @@ __device__ __forceinline__ void tmconv_k(const QTensorMap &ta, const QTensorMap 
                                act, alpha, beta, residualBefore, outInt8, outInv, a2);
     }
 }
-#define TMCONV_ENTRY(NAME, BN, ST, NWG) \
+#define TMCONV_ENTRY(NAME, BN, ST, NWG, KB) \
 extern "C" __global__ void __launch_bounds__(128 * NWG + 32) NAME(const __grid_constant__ QTensorMap ta, \
     const __grid_constant__ QTensorMap tb, const float *scale, const float *bias, const half_t *z, const float *slope, \
     void *y, QGeom g, int act, float alpha, float beta, int residualBefore, int outInt8, float outInv, signed char *y2, \
     const float *scale2, const float *shift2, float q2) { \
-    tmconv_k<BN, ST, NWG>(ta, tb, scale, bias, z, slope, y, g, act, alpha, beta, residualBefore, outInt8, outInv, \
+    tmconv_k<BN, ST, NWG, KB>(ta, tb, scale, bias, z, slope, y, g, act, alpha, beta, residualBefore, outInt8, outInv, \
                           QAffine{y2, scale2, shift2, q2}); }
-TMCONV_ENTRY(tmconv_128x128s3, 128, 3, 2)
-TMCONV_ENTRY(tmconv_192x128s4, 128, 4, 3)
-TMCONV_ENTRY(tmconv_256x128s4, 128, 4, 4)
+TMCONV_ENTRY(tmconv_128x128s3, 128, 3, 2, 128)
+TMCONV_ENTRY(tmconv_192x128s4, 128, 4, 3, 128)
+TMCONV_ENTRY(tmconv_256x128s4, 128, 4, 4, 128)
+TMCONV_ENTRY(tmconv_128x64k64s6, 64, 6, 2, 64)
+TMCONV_ENTRY(tmconv_128x128k64s6, 128, 6, 2, 64)
+TMCONV_ENTRY(tmconv_192x64k64s8, 64, 8, 3, 64)
 
 // 3×3 convolutions with stride 1 and dilation 1 on CC input channels (64 or a multiple of 128): the input
 // pixels a tile needs are loaded once and read by all nine taps, where the implicit GEMMs above gather each
@@ -791,24 +797,26 @@ public struct CUDAInt8Kernel: Sendable {
     public let haloChannels: Int
     public let tileHeight: Int
     /// Takes tensor maps of its input and filters (`tmconv_*`: the copy engine gathers the tiles; input channels a
-    /// multiple of 128) in place of their pointers.
+    /// multiple of `kStep`) in place of their pointers.
     public let tensorMaps: Bool
+    /// Bytes of the reduction per pipeline stage of a TMA kernel (64 or 128: the swizzle of its tiles).
+    public let kStep: Int
 
     init(name: String, rows: Int, columns: Int, threads: Int, sharedBytes: Int, hopper: Bool) {
         (self.name, self.rows, self.columns, self.threads, self.sharedBytes, self.hopper) = (name, rows, columns, threads, sharedBytes, hopper)
-        (haloChannels, tileHeight, tensorMaps) = (0, 0, false)
+        (haloChannels, tileHeight, tensorMaps, kStep) = (0, 0, false, 0)
     }
 
-    /// A TMA kernel: `rows` / 64 consumer warpgroups and a producer warp, 128 output channels, 128-byte k-steps.
-    init(tensorMaps name: String, rows: Int, stages: Int) {
-        (self.name, self.rows, columns, threads, hopper) = (name, rows, 128, 2 * rows + 32, true)
-        sharedBytes = stages * (rows + 128) * 128 + 1024 + 256
-        (haloChannels, tileHeight, tensorMaps) = (0, 0, true)
+    /// A TMA kernel: `rows` / 64 consumer warpgroups and a producer warp.
+    init(tensorMaps name: String, rows: Int, columns: Int, kStep: Int, stages: Int) {
+        (self.name, self.rows, self.columns, threads, hopper) = (name, rows, columns, 2 * rows + 32, true)
+        sharedBytes = stages * (rows + columns) * kStep + 1024 + 256
+        (haloChannels, tileHeight, tensorMaps, self.kStep) = (0, 0, true, kStep)
     }
 
     init(haloChannels c: Int, tileHeight th: Int, threads: Int, warpgroupMMA: Bool) {
         name = (warpgroupMMA ? "whconv" : "hconv") + "_c\(c)_\(th)x8"
-        (rows, columns, self.threads, haloChannels, tileHeight, tensorMaps) = (th * 8, 64, threads, c, th, false)
+        (rows, columns, self.threads, haloChannels, tileHeight, tensorMaps, kStep) = (th * 8, 64, threads, c, th, false, 0)
         // Filters [9][64][C], two halo buffers of (th + 2) × 10 pixels, the epilogue's fp32 tile.
         sharedBytes = 9 * 64 * c + 2 * (th + 2) * 10 * c + th * 8 * 64 * 4
         hopper = warpgroupMMA || sharedBytes > 99 << 10
@@ -816,7 +824,7 @@ public struct CUDAInt8Kernel: Sendable {
 
     /// Whether this kernel takes a convolution of this geometry (input channels, filter, strides, dilations).
     public func fits(channels: Int, filter: (Int, Int), strides: [Int], dilations: [Int]) -> Bool {
-        if tensorMaps { return channels % 128 == 0 }
+        if tensorMaps { return channels % kStep == 0 }
         return haloChannels == 0 || (channels == haloChannels && filter == (3, 3) && strides == [1, 1] && dilations == [1, 1])
     }
 

@@ -148,7 +148,7 @@ extension CUDAPlan {
             var operands: [KernelArg] = [.ptr(xPtr), .ptr(wPtr)]
             if kern.tensorMaps {
                 guard let maps = int8TensorMaps(x: xPtr, w: wPtr, geometry: geometry, images: x[0], rows: kern.rows,
-                                                columns: kern.columns) else { continue }
+                                                columns: kern.columns, kStep: kern.kStep) else { continue }
                 operands = [.i64s(maps.input), .i64s(maps.filters)]
             }
             let args = KernelArgs(operands + [.ptr(scalePtr), .ptr(biasPtr), .ptr(z), .ptr(slopePtr), .ptr(yPtr),
@@ -179,12 +179,12 @@ extension CUDAPlan {
     }
 
     /// Tensor maps for the TMA kernels (`tmconv_*`), as the kernels' 16-word parameters: the NHWC s8 input seen
-    /// through im2col (`rows` consecutive output pixels × 128 channels at one filter tap per copy, zero outside the
-    /// image, the convolution's strides as traversal strides) and the [K][R·S·C] s8 filters in tiles of `columns`
-    /// filters × 128 bytes, both 128-byte swizzled. Nil where the driver has no tensor maps or refuses the
+    /// through im2col (`rows` consecutive output pixels × `kStep` channels at one filter tap per copy, zero outside
+    /// the image, the convolution's strides as traversal strides) and the [K][R·S·C] s8 filters in tiles of
+    /// `columns` filters × `kStep` bytes, both `kStep`-byte swizzled (64 or 128). Nil where the driver has no tensor maps or refuses the
     /// geometry (the kernel is then not a candidate). `geometry` is the kernels' `QGeom`.
     func int8TensorMaps(x: CUdeviceptr, w: CUdeviceptr, geometry g: [Int64], images: Int, rows: Int,
-                        columns: Int) -> (input: [Int64], filters: [Int64])? {
+                        columns: Int, kStep: Int) -> (input: [Int64], filters: [Int64])? {
         guard let im2col = libs.driver.cuTensorMapEncodeIm2col, let tiled = libs.driver.cuTensorMapEncodeTiled else { return nil }
         let (h, wd, c, k, r, s) = (UInt64(g[1]), UInt64(g[2]), UInt64(g[3]), UInt64(g[4]), g[7], g[8])
         let (sh, sw, ph, pw, dh, dw, kd) = (g[9], g[10], g[11], g[12], g[13], g[14], UInt64(g[16]))
@@ -194,15 +194,16 @@ extension CUDAPlan {
         let dims: [UInt64] = [c, wd, h, UInt64(images)], strides: [UInt64] = [c, wd * c, h * wd * c]
         let lower: [Int32] = [Int32(-pw), Int32(-ph)], upper: [Int32] = [Int32(pw - (s - 1) * dw), Int32(ph - (r - 1) * dh)]
         let steps: [UInt32] = [1, UInt32(sw), UInt32(sh), 1]
+        let swizzle = Int32(kStep == 128 ? UNIRT_CU_TENSOR_MAP_SWIZZLE_128B : UNIRT_CU_TENSOR_MAP_SWIZZLE_64B)
         guard im2col(map, Int32(UNIRT_CU_TENSOR_MAP_DATA_TYPE_UINT8), 4, UnsafeMutableRawPointer(bitPattern: UInt(x)),
-                     dims, strides, lower, upper, 128, UInt32(rows), steps, Int32(UNIRT_CU_TENSOR_MAP_INTERLEAVE_NONE),
-                     Int32(UNIRT_CU_TENSOR_MAP_SWIZZLE_128B), Int32(UNIRT_CU_TENSOR_MAP_L2_PROMOTION_L2_128B),
+                     dims, strides, lower, upper, UInt32(kStep), UInt32(rows), steps, Int32(UNIRT_CU_TENSOR_MAP_INTERLEAVE_NONE),
+                     swizzle, Int32(UNIRT_CU_TENSOR_MAP_L2_PROMOTION_L2_128B),
                      Int32(UNIRT_CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE)) == 0 else { return nil }
         let input = words()
-        let fdims: [UInt64] = [kd, k], fstrides: [UInt64] = [kd], box: [UInt32] = [128, UInt32(columns)], unit: [UInt32] = [1, 1]
+        let fdims: [UInt64] = [kd, k], fstrides: [UInt64] = [kd], box: [UInt32] = [UInt32(kStep), UInt32(columns)], unit: [UInt32] = [1, 1]
         guard tiled(map, Int32(UNIRT_CU_TENSOR_MAP_DATA_TYPE_UINT8), 2, UnsafeMutableRawPointer(bitPattern: UInt(w)),
                     fdims, fstrides, box, unit, Int32(UNIRT_CU_TENSOR_MAP_INTERLEAVE_NONE),
-                    Int32(UNIRT_CU_TENSOR_MAP_SWIZZLE_128B), Int32(UNIRT_CU_TENSOR_MAP_L2_PROMOTION_L2_256B),
+                    swizzle, Int32(UNIRT_CU_TENSOR_MAP_L2_PROMOTION_L2_256B),
                     Int32(UNIRT_CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE)) == 0 else { return nil }
         return (input, words())
     }

@@ -49,7 +49,7 @@ typedef void (*Kern)(const signed char *, const signed char *, const float *, co
 typedef void (*TKern)(QTensorMap, QTensorMap, const float *, const float *, const half_t *, const float *, void *, QGeom, int,
                       float, float, int, int, float, signed char *, const float *, const float *, float);
 // tk: a TMA kernel (C a multiple of 128), given tensor maps of the input and the filters instead of their pointers.
-struct Cfg { const char *name; Kern k; int BM, BN, T, smem, halo = 0, th = 0; TKern tk = nullptr; };
+struct Cfg { const char *name; Kern k; int BM, BN, T, smem, halo = 0, th = 0; TKern tk = nullptr; int kb = 0; };
 
 int main(int argc, char **argv) {
     int N = argc > 1 ? atoi(argv[1]) : 128;
@@ -63,6 +63,9 @@ int main(int argc, char **argv) {
                   {"tm128x128s3", nullptr, 128, 128, 288, 3 * 256 * 128 + 1280, 0, 0, tmconv_128x128s3},
                   {"tm192x128s4", nullptr, 192, 128, 416, 4 * 320 * 128 + 1280, 0, 0, tmconv_192x128s4},
                   {"tm256x128s4", nullptr, 256, 128, 544, 4 * 384 * 128 + 1280, 0, 0, tmconv_256x128s4},
+                  {"tm128x64k64s6", nullptr, 128, 64, 288, 6 * 192 * 64 + 1280, 0, 0, tmconv_128x64k64s6, 64},
+                  {"tm128x128k64s6", nullptr, 128, 128, 288, 6 * 256 * 64 + 1280, 0, 0, tmconv_128x128k64s6, 64},
+                  {"tm192x64k64s8", nullptr, 192, 64, 416, 8 * 256 * 64 + 1280, 0, 0, tmconv_192x64k64s8, 64},
                   {"h64_16", hconv_c64_16x8, 128, 64, 256, 9 * 64 * 64 + 2 * 18 * 10 * 64 + 128 * 256, 64, 16},
                   {"wh64_8", whconv_c64_8x8, 64, 64, 128, 9 * 64 * 64 + 2 * 10 * 10 * 64 + 64 * 256, 64, 8},
     };
@@ -126,7 +129,8 @@ int main(int argc, char **argv) {
             if (onlyKernel && strcmp(onlyKernel, c.name) != 0) continue;
             if (c.BN > g.K && c.BN != 64) continue;
             if (c.halo && (c.halo != l.C || l.R != 3 || l.st != 1)) continue;
-            if (c.tk && l.C % 128 != 0) continue;
+            const int kb = c.kb ? c.kb : 128;
+            if (c.tk && l.C % kb != 0) continue;
             QTensorMap ta{}, tb{};
             if (c.tk) {
                 CUtensorMap ma, mb;
@@ -134,13 +138,13 @@ int main(int argc, char **argv) {
                 cuuint64_t strA[3] = {(cuuint64_t)g.C, (cuuint64_t)(g.W * g.C), (cuuint64_t)(g.H * g.W * g.C)};
                 int lo[2] = {(int)-g.pw, (int)-g.ph}, hi[2] = {(int)(g.pw - (g.S - 1) * g.dw), (int)(g.ph - (g.R - 1) * g.dh)};
                 cuuint32_t es[4] = {1, (cuuint32_t)g.sw, (cuuint32_t)g.sh, 1};
-                CUresult e1 = cuTensorMapEncodeIm2col(&ma, CU_TENSOR_MAP_DATA_TYPE_UINT8, 4, dx, dimA, strA, lo, hi, 128, c.BM, es,
-                                                      CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                CUresult e1 = cuTensorMapEncodeIm2col(&ma, CU_TENSOR_MAP_DATA_TYPE_UINT8, 4, dx, dimA, strA, lo, hi, kb, c.BM, es,
+                                                      CU_TENSOR_MAP_INTERLEAVE_NONE, kb == 128 ? CU_TENSOR_MAP_SWIZZLE_128B : CU_TENSOR_MAP_SWIZZLE_64B,
                                                       CU_TENSOR_MAP_L2_PROMOTION_L2_128B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
                 cuuint64_t dimB[2] = {(cuuint64_t)g.Kd, (cuuint64_t)g.K}, strB[1] = {(cuuint64_t)g.Kd};
-                cuuint32_t boxB[2] = {128, (cuuint32_t)c.BN}, esB[2] = {1, 1};
+                cuuint32_t boxB[2] = {(cuuint32_t)kb, (cuuint32_t)c.BN}, esB[2] = {1, 1};
                 CUresult e2 = cuTensorMapEncodeTiled(&mb, CU_TENSOR_MAP_DATA_TYPE_UINT8, 2, dw, dimB, strB, boxB, esB,
-                                                     CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                                                     CU_TENSOR_MAP_INTERLEAVE_NONE, kb == 128 ? CU_TENSOR_MAP_SWIZZLE_128B : CU_TENSOR_MAP_SWIZZLE_64B,
                                                      CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
                 if (e1 != CUDA_SUCCESS || e2 != CUDA_SUCCESS) { printf(" %s: tensor map %d/%d |", c.name, (int)e1, (int)e2); ++failures; continue; }
                 memcpy(&ta, &ma, sizeof ta); memcpy(&tb, &mb, sizeof tb);

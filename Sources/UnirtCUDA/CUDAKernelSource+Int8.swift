@@ -34,10 +34,14 @@ extension CUDAKernelSource {
         // Ring + 1 KiB to align it to the 128-byte swizzle's period + the stages' mbarriers.
         CUDAInt8Kernel(tensorMaps: "tmconv_128x128s3", rows: 128, columns: 128, kStep: 128, stages: 3),
         CUDAInt8Kernel(tensorMaps: "tmconv_192x128s4", rows: 192, columns: 128, kStep: 128, stages: 4),
+        CUDAInt8Kernel(tensorMaps: "tmconv_192x128s5", rows: 192, columns: 128, kStep: 128, stages: 5),
         CUDAInt8Kernel(tensorMaps: "tmconv_256x128s4", rows: 256, columns: 128, kStep: 128, stages: 4),
         CUDAInt8Kernel(tensorMaps: "tmconv_128x64k64s6", rows: 128, columns: 64, kStep: 64, stages: 6),
         CUDAInt8Kernel(tensorMaps: "tmconv_128x128k64s6", rows: 128, columns: 128, kStep: 64, stages: 6),
         CUDAInt8Kernel(tensorMaps: "tmconv_192x64k64s8", rows: 192, columns: 64, kStep: 64, stages: 8),
+        CUDAInt8Kernel(tensorMaps: "tmconv_128x64k64t3s3", rows: 128, columns: 64, kStep: 64, stages: 3, stepsPerStage: 3),
+        CUDAInt8Kernel(tensorMaps: "tmconv_128x128k64t3s2", rows: 128, columns: 128, kStep: 64, stages: 2, stepsPerStage: 3),
+        CUDAInt8Kernel(tensorMaps: "tmconv_192x64k64t3s3", rows: 192, columns: 64, kStep: 64, stages: 3, stepsPerStage: 3),
         CUDAInt8Kernel(haloChannels: 64, tileHeight: 16, threads: 256, warpgroupMMA: false),
         CUDAInt8Kernel(haloChannels: 64, tileHeight: 8, threads: 128, warpgroupMMA: true),
     ]
@@ -485,7 +489,8 @@ __device__ __forceinline__ void consumer_sync(int threads) { asm volatile("bar.s
 // im2col tensor map of the NHWC input (BM consecutive output pixels at one filter tap, KB channels each, zero
 // outside the image), B through a tiled map of the [K][R·S·C] filters — both KB-byte swizzled (KB = 64 or 128) as
 // the MMAs read them, completing on the stage's mbarrier. C must be a multiple of KB; k-steps run channel chunk
-// by chunk through the taps.
+// by chunk through the taps; a stage holds TPS consecutive k-steps (each its own pair of tiles), so that the
+// pipeline's waits and releases are paid once per TPS steps where a k-step alone is little work (64-byte steps).
 struct __align__(64) QTensorMap { unsigned long long words[16]; };
 __device__ __forceinline__ void mbar_expect_tx(unsigned a, unsigned bytes) {
 #if __CUDA_ARCH__ >= 900
@@ -506,25 +511,25 @@ __device__ __forceinline__ void tma_tile2(unsigned dst, const QTensorMap &map, i
 #endif
 }
 
-template <int BN, int STAGES, int NWG, int KB>
+template <int BN, int STAGES, int NWG, int KB, int TPS>
 __device__ __forceinline__ void tmconv_k(const QTensorMap &ta, const QTensorMap &tb, const float *__restrict__ scale,
                                          const float *__restrict__ bias, const half_t *__restrict__ z,
                                          const float *__restrict__ slope, void *y, QGeom g64, int act, float alpha,
                                          float beta, int residualBefore, int outInt8, float outInv, QAffine a2) {
     constexpr int BM = 64 * NWG, TC = 128 * NWG;
-    constexpr int RING = STAGES * (BM + BN) * KB;
+    constexpr int RING = STAGES * TPS * (BM + BN) * KB;
     constexpr int EP = RING >= BM * BN * 4 ? 1 : 2, EBN = BN / EP;
     static_assert(RING >= BM * EBN * 4, "tile shape");
     extern __shared__ __align__(128) unsigned char smem_raw[];
     // The swizzles repeat every 1024 bytes at most: the ring starts on such a boundary.
     unsigned char *smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);
-    unsigned char *sA = smem, *sB = smem + STAGES * BM * KB;
+    unsigned char *sA = smem, *sB = smem + STAGES * TPS * BM * KB;
     const unsigned full0 = smem_addr(smem + RING), empty0 = full0 + 8 * STAGES;
     const int K = (int)g64.K, M = (int)g64.M, C = (int)g64.C, R = (int)g64.R, S = (int)g64.S;
     const int ntiles = (K + BN - 1) / BN;
     const int bm = (blockIdx.x / ntiles) * BM, bn = (blockIdx.x % ntiles) * BN;
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, wg = warp >> 2;
-    const int taps = R * S, KT = C / KB * taps;
+    const int taps = R * S, KT = C / KB * taps / TPS;  // stages' worth of k-steps
     if (tid == 0) {
         for (int st = 0; st < STAGES; ++st) { mbar_init(full0 + 8 * st, 1); mbar_init(empty0 + 8 * st, NWG * 4); }
         asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
@@ -538,13 +543,17 @@ __device__ __forceinline__ void tmconv_k(const QTensorMap &ta, const QTensorMap 
             const int h0 = (p / OW) * (int)g64.sh - (int)g64.ph, w0 = (p % OW) * (int)g64.sw - (int)g64.pw;
             const int dh = (int)g64.dh, dw = (int)g64.dw;
             for (int kt = 0; kt < KT; ++kt) {
-                const int st = kt % STAGES, cc = kt / taps * KB, t = kt % taps;
+                const int st = kt % STAGES;
                 if (kt >= STAGES) mbar_wait(empty0 + 8 * st, (kt / STAGES - 1) & 1);
                 const unsigned bar = full0 + 8 * st;
-                mbar_expect_tx(bar, (BM + BN) * KB);
-                tma_im2col4(smem_addr(sA + st * BM * KB), ta, cc, w0, h0, n, bar, (unsigned short)((t % S) * dw),
-                            (unsigned short)((t / S) * dh));
-                tma_tile2(smem_addr(sB + st * BN * KB), tb, t * C + cc, bn, bar);
+                mbar_expect_tx(bar, TPS * (BM + BN) * KB);
+#pragma unroll
+                for (int u = 0; u < TPS; ++u) {
+                    const int step = kt * TPS + u, cc = step / taps * KB, t = step % taps;
+                    tma_im2col4(smem_addr(sA + (st * TPS + u) * BM * KB), ta, cc, w0, h0, n, bar,
+                                (unsigned short)((t % S) * dw), (unsigned short)((t / S) * dh));
+                    tma_tile2(smem_addr(sB + (st * TPS + u) * BN * KB), tb, t * C + cc, bn, bar);
+                }
             }
         }
         return;
@@ -556,10 +565,14 @@ __device__ __forceinline__ void tmconv_k(const QTensorMap &ta, const QTensorMap 
     for (int kt = 0; kt < KT; ++kt) {
         const int st = kt % STAGES;
         mbar_wait(full0 + 8 * st, (kt / STAGES) & 1);
-        const unsigned aBase = smem_addr(sA + st * BM * KB + wg * 64 * KB), bBase = smem_addr(sB + st * BN * KB);
         wg_fence();
 #pragma unroll
-        for (int ks = 0; ks < KB / 32; ++ks) wgmma_bn<BN>(acc, wg_desc<KB>(aBase + ks * 32), wg_desc<KB>(bBase + ks * 32));
+        for (int u = 0; u < TPS; ++u) {
+            const unsigned aBase = smem_addr(sA + (st * TPS + u) * BM * KB + wg * 64 * KB);
+            const unsigned bBase = smem_addr(sB + (st * TPS + u) * BN * KB);
+#pragma unroll
+            for (int ks = 0; ks < KB / 32; ++ks) wgmma_bn<BN>(acc, wg_desc<KB>(aBase + ks * 32), wg_desc<KB>(bBase + ks * 32));
+        }
         wg_commit();
         wg_wait<1>();
         if (kt > 0 && lane == 0) mbar_arrive(empty0 + 8 * ((kt - 1) % STAGES));
@@ -591,19 +604,23 @@ __device__ __forceinline__ void tmconv_k(const QTensorMap &ta, const QTensorMap 
                                act, alpha, beta, residualBefore, outInt8, outInv, a2);
     }
 }
-#define TMCONV_ENTRY(NAME, BN, ST, NWG, KB) \
+#define TMCONV_ENTRY(NAME, BN, ST, NWG, KB, TPS) \
 extern "C" __global__ void __launch_bounds__(128 * NWG + 32) NAME(const __grid_constant__ QTensorMap ta, \
     const __grid_constant__ QTensorMap tb, const float *scale, const float *bias, const half_t *z, const float *slope, \
     void *y, QGeom g, int act, float alpha, float beta, int residualBefore, int outInt8, float outInv, signed char *y2, \
     const float *scale2, const float *shift2, float q2) { \
-    tmconv_k<BN, ST, NWG, KB>(ta, tb, scale, bias, z, slope, y, g, act, alpha, beta, residualBefore, outInt8, outInv, \
+    tmconv_k<BN, ST, NWG, KB, TPS>(ta, tb, scale, bias, z, slope, y, g, act, alpha, beta, residualBefore, outInt8, outInv, \
                           QAffine{y2, scale2, shift2, q2}); }
-TMCONV_ENTRY(tmconv_128x128s3, 128, 3, 2, 128)
-TMCONV_ENTRY(tmconv_192x128s4, 128, 4, 3, 128)
-TMCONV_ENTRY(tmconv_256x128s4, 128, 4, 4, 128)
-TMCONV_ENTRY(tmconv_128x64k64s6, 64, 6, 2, 64)
-TMCONV_ENTRY(tmconv_128x128k64s6, 128, 6, 2, 64)
-TMCONV_ENTRY(tmconv_192x64k64s8, 64, 8, 3, 64)
+TMCONV_ENTRY(tmconv_128x128s3, 128, 3, 2, 128, 1)
+TMCONV_ENTRY(tmconv_192x128s4, 128, 4, 3, 128, 1)
+TMCONV_ENTRY(tmconv_192x128s5, 128, 5, 3, 128, 1)
+TMCONV_ENTRY(tmconv_256x128s4, 128, 4, 4, 128, 1)
+TMCONV_ENTRY(tmconv_128x64k64s6, 64, 6, 2, 64, 1)
+TMCONV_ENTRY(tmconv_128x128k64s6, 128, 6, 2, 64, 1)
+TMCONV_ENTRY(tmconv_192x64k64s8, 64, 8, 3, 64, 1)
+TMCONV_ENTRY(tmconv_128x64k64t3s3, 64, 3, 2, 64, 3)
+TMCONV_ENTRY(tmconv_128x128k64t3s2, 128, 2, 2, 64, 3)
+TMCONV_ENTRY(tmconv_192x64k64t3s3, 64, 3, 3, 64, 3)
 
 // 3×3 convolutions with stride 1 and dilation 1 on CC input channels (64 or a multiple of 128): the input
 // pixels a tile needs are loaded once and read by all nine taps, where the implicit GEMMs above gather each
@@ -799,24 +816,26 @@ public struct CUDAInt8Kernel: Sendable {
     /// Takes tensor maps of its input and filters (`tmconv_*`: the copy engine gathers the tiles; input channels a
     /// multiple of `kStep`) in place of their pointers.
     public let tensorMaps: Bool
-    /// Bytes of the reduction per pipeline stage of a TMA kernel (64 or 128: the swizzle of its tiles).
+    /// Bytes of the reduction per k-step of a TMA kernel (64 or 128: the swizzle of its tiles), and k-steps per
+    /// pipeline stage (the reduction's length in k-steps must be a multiple of it).
     public let kStep: Int
+    public let stepsPerStage: Int
 
     init(name: String, rows: Int, columns: Int, threads: Int, sharedBytes: Int, hopper: Bool) {
         (self.name, self.rows, self.columns, self.threads, self.sharedBytes, self.hopper) = (name, rows, columns, threads, sharedBytes, hopper)
-        (haloChannels, tileHeight, tensorMaps, kStep) = (0, 0, false, 0)
+        (haloChannels, tileHeight, tensorMaps, kStep, stepsPerStage) = (0, 0, false, 0, 1)
     }
 
     /// A TMA kernel: `rows` / 64 consumer warpgroups and a producer warp.
-    init(tensorMaps name: String, rows: Int, columns: Int, kStep: Int, stages: Int) {
+    init(tensorMaps name: String, rows: Int, columns: Int, kStep: Int, stages: Int, stepsPerStage: Int = 1) {
         (self.name, self.rows, self.columns, threads, hopper) = (name, rows, columns, 2 * rows + 32, true)
-        sharedBytes = stages * (rows + columns) * kStep + 1024 + 256
-        (haloChannels, tileHeight, tensorMaps, self.kStep) = (0, 0, true, kStep)
+        sharedBytes = stages * stepsPerStage * (rows + columns) * kStep + 1024 + 256
+        (haloChannels, tileHeight, tensorMaps, self.kStep, self.stepsPerStage) = (0, 0, true, kStep, stepsPerStage)
     }
 
     init(haloChannels c: Int, tileHeight th: Int, threads: Int, warpgroupMMA: Bool) {
         name = (warpgroupMMA ? "whconv" : "hconv") + "_c\(c)_\(th)x8"
-        (rows, columns, self.threads, haloChannels, tileHeight, tensorMaps, kStep) = (th * 8, 64, threads, c, th, false, 0)
+        (rows, columns, self.threads, haloChannels, tileHeight, tensorMaps, kStep, stepsPerStage) = (th * 8, 64, threads, c, th, false, 0, 1)
         // Filters [9][64][C], two halo buffers of (th + 2) × 10 pixels, the epilogue's fp32 tile.
         sharedBytes = 9 * 64 * c + 2 * (th + 2) * 10 * c + th * 8 * 64 * 4
         hopper = warpgroupMMA || sharedBytes > 99 << 10
@@ -824,7 +843,7 @@ public struct CUDAInt8Kernel: Sendable {
 
     /// Whether this kernel takes a convolution of this geometry (input channels, filter, strides, dilations).
     public func fits(channels: Int, filter: (Int, Int), strides: [Int], dilations: [Int]) -> Bool {
-        if tensorMaps { return channels % kStep == 0 }
+        if tensorMaps { return channels % kStep == 0 && (channels / kStep * filter.0 * filter.1) % stepsPerStage == 0 }
         return haloChannels == 0 || (channels == haloChannels && filter == (3, 3) && strides == [1, 1] && dilations == [1, 1])
     }
 

@@ -49,7 +49,7 @@ typedef void (*Kern)(const signed char *, const signed char *, const float *, co
 typedef void (*TKern)(QTensorMap, QTensorMap, const float *, const float *, const half_t *, const float *, void *, QGeom, int,
                       float, float, int, int, float, signed char *, const float *, const float *, float);
 // tk: a TMA kernel (C a multiple of 128), given tensor maps of the input and the filters instead of their pointers.
-struct Cfg { const char *name; Kern k; int BM, BN, T, smem, halo = 0, th = 0; TKern tk = nullptr; int kb = 0; };
+struct Cfg { const char *name; Kern k; int BM, BN, T, smem, halo = 0, th = 0; TKern tk = nullptr; int kb = 0, tps = 1; };
 
 int main(int argc, char **argv) {
     int N = argc > 1 ? atoi(argv[1]) : 128;
@@ -66,6 +66,10 @@ int main(int argc, char **argv) {
                   {"tm128x64k64s6", nullptr, 128, 64, 288, 6 * 192 * 64 + 1280, 0, 0, tmconv_128x64k64s6, 64},
                   {"tm128x128k64s6", nullptr, 128, 128, 288, 6 * 256 * 64 + 1280, 0, 0, tmconv_128x128k64s6, 64},
                   {"tm192x64k64s8", nullptr, 192, 64, 416, 8 * 256 * 64 + 1280, 0, 0, tmconv_192x64k64s8, 64},
+                  {"tm192x128s5", nullptr, 192, 128, 416, 5 * 320 * 128 + 1280, 0, 0, tmconv_192x128s5},
+                  {"tm128x64k64t3s3", nullptr, 128, 64, 288, 9 * 192 * 64 + 1280, 0, 0, tmconv_128x64k64t3s3, 64, 3},
+                  {"tm128x128k64t3s2", nullptr, 128, 128, 288, 6 * 256 * 64 + 1280, 0, 0, tmconv_128x128k64t3s2, 64, 3},
+                  {"tm192x64k64t3s3", nullptr, 192, 64, 416, 9 * 256 * 64 + 1280, 0, 0, tmconv_192x64k64t3s3, 64, 3},
                   {"h64_16", hconv_c64_16x8, 128, 64, 256, 9 * 64 * 64 + 2 * 18 * 10 * 64 + 128 * 256, 64, 16},
                   {"wh64_8", whconv_c64_8x8, 64, 64, 128, 9 * 64 * 64 + 2 * 10 * 10 * 64 + 64 * 256, 64, 8},
     };
@@ -130,7 +134,7 @@ int main(int argc, char **argv) {
             if (c.BN > g.K && c.BN != 64) continue;
             if (c.halo && (c.halo != l.C || l.R != 3 || l.st != 1)) continue;
             const int kb = c.kb ? c.kb : 128;
-            if (c.tk && l.C % kb != 0) continue;
+            if (c.tk && (l.C % kb != 0 || (l.C / kb * l.R * l.R) % c.tps != 0)) continue;
             QTensorMap ta{}, tb{};
             if (c.tk) {
                 CUtensorMap ma, mb;

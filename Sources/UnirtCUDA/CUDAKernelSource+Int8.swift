@@ -34,14 +34,10 @@ extension CUDAKernelSource {
         // Ring + 1 KiB to align it to the 128-byte swizzle's period + the stages' mbarriers.
         CUDAInt8Kernel(tensorMaps: "tmconv_128x128s3", rows: 128, columns: 128, kStep: 128, stages: 3),
         CUDAInt8Kernel(tensorMaps: "tmconv_192x128s4", rows: 192, columns: 128, kStep: 128, stages: 4),
-        CUDAInt8Kernel(tensorMaps: "tmconv_192x128s5", rows: 192, columns: 128, kStep: 128, stages: 5),
         CUDAInt8Kernel(tensorMaps: "tmconv_256x128s4", rows: 256, columns: 128, kStep: 128, stages: 4),
         CUDAInt8Kernel(tensorMaps: "tmconv_128x64k64s6", rows: 128, columns: 64, kStep: 64, stages: 6),
         CUDAInt8Kernel(tensorMaps: "tmconv_128x128k64s6", rows: 128, columns: 128, kStep: 64, stages: 6),
-        CUDAInt8Kernel(tensorMaps: "tmconv_192x64k64s8", rows: 192, columns: 64, kStep: 64, stages: 8),
-        CUDAInt8Kernel(tensorMaps: "tmconv_128x64k64t3s3", rows: 128, columns: 64, kStep: 64, stages: 3, stepsPerStage: 3),
         CUDAInt8Kernel(tensorMaps: "tmconv_128x128k64t3s2", rows: 128, columns: 128, kStep: 64, stages: 2, stepsPerStage: 3),
-        CUDAInt8Kernel(tensorMaps: "tmconv_192x64k64t3s3", rows: 192, columns: 64, kStep: 64, stages: 3, stepsPerStage: 3),
         CUDAInt8Kernel(haloChannels: 64, tileHeight: 16, threads: 256, warpgroupMMA: false),
         CUDAInt8Kernel(haloChannels: 64, tileHeight: 8, threads: 128, warpgroupMMA: true),
     ]
@@ -613,14 +609,10 @@ extern "C" __global__ void __launch_bounds__(128 * NWG + 32) NAME(const __grid_c
                           QAffine{y2, scale2, shift2, q2}); }
 TMCONV_ENTRY(tmconv_128x128s3, 128, 3, 2, 128, 1)
 TMCONV_ENTRY(tmconv_192x128s4, 128, 4, 3, 128, 1)
-TMCONV_ENTRY(tmconv_192x128s5, 128, 5, 3, 128, 1)
 TMCONV_ENTRY(tmconv_256x128s4, 128, 4, 4, 128, 1)
 TMCONV_ENTRY(tmconv_128x64k64s6, 64, 6, 2, 64, 1)
 TMCONV_ENTRY(tmconv_128x128k64s6, 128, 6, 2, 64, 1)
-TMCONV_ENTRY(tmconv_192x64k64s8, 64, 8, 3, 64, 1)
-TMCONV_ENTRY(tmconv_128x64k64t3s3, 64, 3, 2, 64, 3)
 TMCONV_ENTRY(tmconv_128x128k64t3s2, 128, 2, 2, 64, 3)
-TMCONV_ENTRY(tmconv_192x64k64t3s3, 64, 3, 3, 64, 3)
 
 // 3×3 convolutions with stride 1 and dilation 1 on CC input channels (64 or a multiple of 128): the input
 // pixels a tile needs are loaded once and read by all nine taps, where the implicit GEMMs above gather each

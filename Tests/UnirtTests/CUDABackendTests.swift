@@ -57,6 +57,21 @@ final class CUDABackendTests: XCTestCase {
                 let (gx, gy) = k.grid(pixels: 4 * 56 * 56, images: 4, height: 56, width: 56, k: 128, multiprocessors: 132)
                 XCTAssertEqual(gy, 2, k.name)
                 XCTAssertTrue(gx >= 1 && gx <= 4 * 7 * ((56 + k.tileHeight - 1) / k.tileHeight), k.name)
+            } else if k.tensorMaps {
+                // The ring (stages × k-steps per stage × (rows + columns) × k-step bytes), 1 KiB to align it to the
+                // swizzle's period, the stages' mbarriers; consumer warpgroups of 64 rows and a producer warp.
+                XCTAssertEqual((k.sharedBytes - 1280) % ((k.rows + k.columns) * k.kStep * k.stepsPerStage), 0, k.name)
+                XCTAssertLessThanOrEqual(k.sharedBytes, 227 << 10, k.name)
+                XCTAssertEqual(k.threads, 2 * k.rows + 32, k.name)
+                XCTAssertTrue(k.hopper && [64, 128].contains(k.kStep), k.name)
+                XCTAssertEqual(k.fits(channels: 256, filter: (3, 3), strides: [2, 2], dilations: [1, 1]),
+                               (256 / k.kStep * 9) % k.stepsPerStage == 0, k.name)
+                XCTAssertEqual(k.fits(channels: 64, filter: (3, 3), strides: [1, 1], dilations: [1, 1]),
+                               k.kStep == 64 && 9 % k.stepsPerStage == 0, k.name)
+                XCTAssertEqual(k.fits(channels: 128, filter: (1, 1), strides: [1, 1], dilations: [1, 1]),
+                               (128 / k.kStep) % k.stepsPerStage == 0, k.name)
+                XCTAssertFalse(k.fits(channels: 48, filter: (3, 3), strides: [1, 1], dilations: [1, 1]), k.name)
+                XCTAssertTrue(src.contains("TMCONV_ENTRY(\(k.name), "), k.name)
             } else {
                 // The shared-memory ring: stages × (rows + columns) × row bytes.
                 XCTAssertEqual(k.sharedBytes % ((k.rows + k.columns) * 64), 0, k.name)

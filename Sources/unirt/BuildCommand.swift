@@ -82,7 +82,8 @@ struct BuildCommand: ParsableCommand {
             let levels = try calibration.weightLevels(gpu: device == .cuda)
             let result = try Int8Builder(graph: graph, reference: unoptimized, options: calibration, batch: batch,
                                          weightLevels: levels, quantizeGemm: device != .cuda,
-                                         speedCheck: device == .cpu && calibration.int8SpeedCheck).build()
+                                         speedCheck: device == .cpu && calibration.int8SpeedCheck,
+                                         modelSHA256: SHA256.hex(data)).build()
             graph = result.graph
             layerPrecision = result.layerPrecision
             encodings = result.encodings

@@ -24,7 +24,22 @@ extension Int8Builder {
         let checker = Int8SpeedChecker(candidates: int8Names,
                                        variant: { try self.planGraph(quantizer.apply(to: g, floatLayers: accuracyFloat.union($0))) },
                                        inputs: inputs, threads: threads)
-        let outcome = try checker.run()
+        var cache = try options.timingCache.map { try Int8TimingCache(path: $0) }
+        let keyParts: [(String, String)] = [
+            ("model", modelSHA256),
+            ("inputs", inputs.keys.sorted().map { "\($0):\(inputs[$0]!.shape.map(String.init).joined(separator: "x"))" }.joined(separator: ",")),
+            ("candidates", int8Names.joined(separator: ",")), ("fp32", accuracyFloat.sorted().joined(separator: ",")),
+            ("weight-levels", String(weightLevels)), ("threads", String(threads)),
+        ] + Int8TimingCache.machine
+        let key = Int8TimingCache.key(keyParts)
+        let outcome: Int8SpeedChecker.Outcome
+        if let hit = cache?.outcome(for: key) {
+            print("speed check: the layer choice timed \(hit.createdAt) on this CPU, from the timing cache \(cache!.path)")
+            outcome = .init(fallbacks: hit.fallbacks, record: hit.record)
+        } else {
+            outcome = try checker.run()
+            try cache?.add(key: key, description: keyParts, fallbacks: outcome.fallbacks, record: outcome.record)
+        }
         let r = outcome.record
         print("speed check (\(r.threads) threads): \(int8Names.count) int8 layer(s) \(formatMs(r.allInt8Ms)), all fp32 \(formatMs(r.fp32Ms))")
         let reasons = Dictionary(outcome.fallbacks.map { ($0.layer, $0.reason) }, uniquingKeysWith: { a, _ in a })

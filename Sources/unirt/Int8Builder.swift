@@ -58,6 +58,8 @@ struct Int8Builder {
     /// Whether the int8 layers are timed against their FP32 forms on this machine and kept only where
     /// faster (`Int8SpeedChecker`). CPU plans; GPU plans run their int8 layers elsewhere.
     var speedCheck = true
+    /// SHA-256 of the source model file (part of the speed check's timing-cache key).
+    var modelSHA256 = ""
 
     func build() throws -> Result {
         var method = try quant { try CalibrationMethod(name: options.calibMethod, percentile: options.percentile) }

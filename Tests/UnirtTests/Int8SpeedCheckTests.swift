@@ -74,4 +74,43 @@ final class Int8SpeedCheckTests: XCTestCase {
         XCTAssertEqual(unchecked.provenance.layerPrecision["fc"], "int8")
         XCTAssertNil(unchecked.provenance.int8SpeedCheck)
     }
+
+    /// `--timing-cache`: the first build times and writes its outcome, a rebuild with the same key reads
+    /// it (same layer choice and times, no timing), another thread count is timed and added; a file that
+    /// is not a timing cache is refused with one line naming it.
+    func testTimingCacheReplaysTheLayerChoice() throws {
+        let tmp = TestSupport.tempDir()
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: tmp) }
+        let model = try writeModel(tmp)
+        let cache = tmp + "/timing.json"
+        let args = [model, "--precision", "int8", "--int8-min-reduction", "1", "--calib", tmp + "/calib", "--timing-cache", cache]
+        let first = try TestSupport.unirt(["build", "-o", tmp + "/a.plan", "--int8-speed-threads", "1"] + args)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stdout.contains("speed check (1 threads)"), first.stdout)
+        XCTAssertFalse(first.stdout.contains("from the timing cache"), first.stdout)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cache))) as? [String: Any])
+        XCTAssertEqual(json["format"] as? String, "unirt-int8-timing-cache")
+        XCTAssertEqual((json["entries"] as? [String: Any])?.count, 1)
+
+        let again = try TestSupport.unirt(["build", "-o", tmp + "/b.plan", "--int8-speed-threads", "1"] + args)
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stdout.contains("from the timing cache \(cache)"), again.stdout)
+        let a = try PlanFile.read(tmp + "/a.plan", target: nil), b = try PlanFile.read(tmp + "/b.plan", target: nil)
+        XCTAssertEqual(a.provenance.layerPrecision, b.provenance.layerPrecision)
+        XCTAssertEqual(a.provenance.int8SpeedCheck, b.provenance.int8SpeedCheck, "the times recorded are the cached ones")
+        XCTAssertEqual(a.provenance.layerPrecision["expand"], "fp32")
+
+        let other = try TestSupport.unirt(["build", "-o", tmp + "/c.plan", "--int8-speed-threads", "2"] + args)
+        XCTAssertEqual(other.status, 0, other.stderr)
+        XCTAssertTrue(other.stdout.contains("speed check (2 threads)"), other.stdout)
+        let grown = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cache))) as? [String: Any])
+        XCTAssertEqual((grown["entries"] as? [String: Any])?.count, 2)
+
+        try Data("{\"format\": \"something else\"}".utf8).write(to: URL(fileURLWithPath: cache))
+        let bad = try TestSupport.unirt(["build", "-o", tmp + "/d.plan", "--int8-speed-threads", "1"] + args)
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--timing-cache \(cache): not a unirt int8 timing cache"), bad.stderr)
+        XCTAssertEqual(bad.stderr.split(separator: "\n").count, 1, bad.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: tmp + "/d.plan"))
+    }
 }

@@ -141,7 +141,7 @@ run() {
         : > "$out/torch.jsonl"
     fi
     python3 bench/gpu-vs-pytorch/summarize.py "$(head -1 "$out/gpu.txt" 2>/dev/null || echo unknown)" \
-        "$out/unirt.jsonl" "$out/torch.jsonl" | tee "$out/summary.md"
+        "$out/unirt.jsonl" "$out/torch.jsonl" --svg "$out/summary.svg" | tee "$out/summary.md"
     return $status
 }
 

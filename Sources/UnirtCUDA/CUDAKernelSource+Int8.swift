@@ -349,6 +349,26 @@ template <int BN> __device__ __forceinline__ void wgmma_bn(int *d, unsigned long
 template <> __device__ __forceinline__ void wgmma_bn<64>(int *d, unsigned long long da, unsigned long long db) { wgmma_n64(d, da, db); }
 template <> __device__ __forceinline__ void wgmma_bn<128>(int *d, unsigned long long da, unsigned long long db) { wgmma_n128(d, da, db); }
 
+// A warpgroup's m64nBN accumulators (this thread's share, in wgmma's fragment order), as acc · scale[k] + bias[k],
+// into rows wg · 64 … of the epilogue's fp32 tile.
+template <int BN>
+__device__ __forceinline__ void wg_stage_tile(const int *acc, float *tile, int wg, int bn, int K, const float *__restrict__ scale,
+                                              const float *__restrict__ bias) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, gq = lane >> 2, tq = lane & 3;
+    const int trow = wg * 64 + (warp & 3) * 16 + gq;
+#pragma unroll
+    for (int j = 0; j < BN / 8; ++j) {
+        const int col = j * 8 + tq * 2, k = bn + col;
+        if (k >= K) continue;
+        const float sc0 = scale[k], sc1 = scale[k + 1];
+        const float b0 = bias ? bias[k] : 0.f, b1 = bias ? bias[k + 1] : 0.f;
+#pragma unroll
+        for (int hrow = 0; hrow < 2; ++hrow)
+            *(float2 *)(tile + tile_at<BN>(trow + hrow * 8, col)) =
+                make_float2((float)acc[j * 4 + hrow * 2] * sc0 + b0, (float)acc[j * 4 + hrow * 2 + 1] * sc1 + b1);
+    }
+}
+
 // Block: 64 · NWG output pixels × BN output channels, NWG warpgroups of 64 pixels each (three warpgroups make
 // tiles that fill one wave on layers whose 128-pixel tiles leave a wave half empty).
 template <int BN, int STAGES, int KB, int NWG>
@@ -427,19 +447,7 @@ __device__ __forceinline__ void wgconv_k(const signed char *__restrict__ x, cons
     __syncthreads();  // both warpgroups are done with the ring: it takes the fp32 tile
 
     float *tile = (float *)smem;
-    const int gq = lane >> 2, tq = lane & 3;
-    const int trow = wg * 64 + (warp & 3) * 16 + gq;
-#pragma unroll
-    for (int j = 0; j < BN / 8; ++j) {
-        const int col = j * 8 + tq * 2, k = bn + col;
-        if (k >= K) continue;
-        const float sc0 = scale[k], sc1 = scale[k + 1];
-        const float b0 = bias ? bias[k] : 0.f, b1 = bias ? bias[k + 1] : 0.f;
-#pragma unroll
-        for (int hrow = 0; hrow < 2; ++hrow)
-            *(float2 *)(tile + tile_at<BN>(trow + hrow * 8, col)) =
-                make_float2((float)acc[j * 4 + hrow * 2] * sc0 + b0, (float)acc[j * 4 + hrow * 2 + 1] * sc1 + b1);
-    }
+    wg_stage_tile<BN>(acc, tile, wg, bn, K, scale, bias);
     __syncthreads();
     qepilogue<BM, BN, T>(tile, [=](int row) { return bm + row < M ? bm + row : -1; }, bn, K, z, slope, y, act, alpha, beta,
                          residualBefore, outInt8, outInv, a2);
@@ -514,8 +522,7 @@ __device__ __forceinline__ void tmconv_k(const QTensorMap &ta, const QTensorMap 
                                          float beta, int residualBefore, int outInt8, float outInv, QAffine a2) {
     constexpr int BM = 64 * NWG, TC = 128 * NWG;
     constexpr int RING = STAGES * TPS * (BM + BN) * KB;
-    constexpr int EP = RING >= BM * BN * 4 ? 1 : 2, EBN = BN / EP;
-    static_assert(RING >= BM * EBN * 4, "tile shape");
+    static_assert(RING >= BM * BN * 4, "the epilogue's fp32 tile must fit in the ring");
     extern __shared__ __align__(128) unsigned char smem_raw[];
     // The swizzles repeat every 1024 bytes at most: the ring starts on such a boundary.
     unsigned char *smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);
@@ -579,26 +586,10 @@ __device__ __forceinline__ void tmconv_k(const QTensorMap &ta, const QTensorMap 
     consumer_sync(TC);
 
     float *tile = (float *)smem;
-    const int gq = lane >> 2, tq = lane & 3;
-    const int trow = wg * 64 + (warp & 3) * 16 + gq;
-#pragma unroll
-    for (int part = 0; part < EP; ++part) {
-        if (part > 0) consumer_sync(TC);
-#pragma unroll
-        for (int jj = 0; jj < EBN / 8; ++jj) {
-            const int j = part * (EBN / 8) + jj, col = jj * 8 + tq * 2, k = bn + part * EBN + col;
-            if (k >= K) continue;
-            const float sc0 = scale[k], sc1 = scale[k + 1];
-            const float b0 = bias ? bias[k] : 0.f, b1 = bias ? bias[k + 1] : 0.f;
-#pragma unroll
-            for (int hrow = 0; hrow < 2; ++hrow)
-                *(float2 *)(tile + tile_at<EBN>(trow + hrow * 8, col)) =
-                    make_float2((float)acc[j * 4 + hrow * 2] * sc0 + b0, (float)acc[j * 4 + hrow * 2 + 1] * sc1 + b1);
-        }
-        consumer_sync(TC);
-        qepilogue<BM, EBN, TC>(tile, [=](int row) { return bm + row < M ? bm + row : -1; }, bn + part * EBN, K, z, slope, y,
-                               act, alpha, beta, residualBefore, outInt8, outInv, a2);
-    }
+    wg_stage_tile<BN>(acc, tile, wg, bn, K, scale, bias);
+    consumer_sync(TC);
+    qepilogue<BM, BN, TC>(tile, [=](int row) { return bm + row < M ? bm + row : -1; }, bn, K, z, slope, y, act, alpha, beta,
+                          residualBefore, outInt8, outInv, a2);
 }
 #define TMCONV_ENTRY(NAME, BN, ST, NWG, KB, TPS) \
 extern "C" __global__ void __launch_bounds__(128 * NWG + 32) NAME(const __grid_constant__ QTensorMap ta, \

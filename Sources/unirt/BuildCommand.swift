@@ -80,6 +80,10 @@ struct BuildCommand: ParsableCommand {
             if CPUInfo.features.contains("f16c") && device == .cpu { required.append("f16c") }
         case .int8:
             let levels = try calibration.weightLevels(gpu: device == .cuda)
+            if let cache = calibration.timingCache, device == .cuda || !calibration.int8SpeedCheck {
+                let why = device == .cuda ? "GPU plans time their kernels when they are built" : "--no-int8-speed-check"
+                print("note: --timing-cache \(cache) is not used: no int8 speed check runs (\(why))")
+            }
             let result = try Int8Builder(graph: graph, reference: unoptimized, options: calibration, batch: batch,
                                          weightLevels: levels, quantizeGemm: device != .cuda,
                                          speedCheck: device == .cpu && calibration.int8SpeedCheck,

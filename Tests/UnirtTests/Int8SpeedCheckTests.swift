@@ -106,6 +106,10 @@ final class Int8SpeedCheckTests: XCTestCase {
         let grown = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cache))) as? [String: Any])
         XCTAssertEqual((grown["entries"] as? [String: Any])?.count, 2)
 
+        let unchecked = try TestSupport.unirt(["build", "-o", tmp + "/u.plan", "--no-int8-speed-check"] + args)
+        XCTAssertEqual(unchecked.status, 0, unchecked.stderr)
+        XCTAssertTrue(unchecked.stdout.contains("--timing-cache \(cache) is not used"), unchecked.stdout)
+
         try Data("{\"format\": \"something else\"}".utf8).write(to: URL(fileURLWithPath: cache))
         let bad = try TestSupport.unirt(["build", "-o", tmp + "/d.plan", "--int8-speed-threads", "1"] + args)
         XCTAssertNotEqual(bad.status, 0)

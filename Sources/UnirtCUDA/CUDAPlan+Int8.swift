@@ -181,8 +181,8 @@ extension CUDAPlan {
     /// Tensor maps for the TMA kernels (`tmconv_*`), as the kernels' 16-word parameters: the NHWC s8 input seen
     /// through im2col (`rows` consecutive output pixels × `kStep` channels at one filter tap per copy, zero outside
     /// the image, the convolution's strides as traversal strides) and the [K][R·S·C] s8 filters in tiles of
-    /// `columns` filters × `kStep` bytes, both `kStep`-byte swizzled (64 or 128). Nil where the driver has no tensor maps or refuses the
-    /// geometry (the kernel is then not a candidate). `geometry` is the kernels' `QGeom`.
+    /// `columns` filters × `kStep` bytes, both `kStep`-byte swizzled (64 or 128). Nil where the driver has no
+    /// tensor maps or refuses the geometry (the kernel is then not a candidate). `geometry` is the kernels' `QGeom`.
     func int8TensorMaps(x: CUdeviceptr, w: CUdeviceptr, geometry g: [Int64], images: Int, rows: Int,
                         columns: Int, kStep: Int) -> (input: [Int64], filters: [Int64])? {
         guard let im2col = libs.driver.cuTensorMapEncodeIm2col, let tiled = libs.driver.cuTensorMapEncodeTiled else { return nil }
@@ -200,7 +200,8 @@ extension CUDAPlan {
                      swizzle, Int32(UNIRT_CU_TENSOR_MAP_L2_PROMOTION_L2_128B),
                      Int32(UNIRT_CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE)) == 0 else { return nil }
         let input = words()
-        let fdims: [UInt64] = [kd, k], fstrides: [UInt64] = [kd], box: [UInt32] = [UInt32(kStep), UInt32(columns)], unit: [UInt32] = [1, 1]
+        let fdims: [UInt64] = [kd, k], fstrides: [UInt64] = [kd]
+        let box: [UInt32] = [UInt32(kStep), UInt32(columns)], unit: [UInt32] = [1, 1]
         guard tiled(map, Int32(UNIRT_CU_TENSOR_MAP_DATA_TYPE_UINT8), 2, UnsafeMutableRawPointer(bitPattern: UInt(w)),
                     fdims, fstrides, box, unit, Int32(UNIRT_CU_TENSOR_MAP_INTERLEAVE_NONE),
                     swizzle, Int32(UNIRT_CU_TENSOR_MAP_L2_PROMOTION_L2_256B),

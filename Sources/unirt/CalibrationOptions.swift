@@ -48,7 +48,7 @@ struct CalibrationOptions: ParsableArguments {
 
     @Option(name: .long, help: ArgumentHelp(
         "Speed-check timing cache: reuse a build's layer choice from it, else time and add it.",
-        discussion: "A JSON file keyed by everything the timing depends on (the source model, batch, int8 candidates and the layers already in FP32, weight bits, threads, the CPU and its kernels, the unirt version). A rebuild that finds its key makes the same layer choice without timing; another CPU, thread count or model times and adds an entry."))
+        discussion: "A JSON file keyed by everything the timing depends on (the source model, batch, int8 candidates and the layers already in FP32, weight bits, threads, the CPU and its kernels, the unirt executable). A rebuild that finds its key makes the same layer choice without timing; another CPU, thread count or model times and adds an entry."))
     var timingCache: String?
 
     /// Largest |q| of the int8 weights: 127 (8-bit) or 63 (7-bit), from `--int8-weight-bits`

@@ -6,7 +6,7 @@ import UnirtRuntime
 /// speed-check outcome — which int8 layers fell back and the times it measured — under a key made
 /// of everything the timing depends on: the source model, the plan's batch, the candidate layers
 /// and those the accuracy step already keeps in FP32, the weights' bits, the threads, the CPU
-/// (model name and the kernels' features) and the unirt version. A build whose key is in the
+/// (model name and the kernels' features) and the unirt executable (version and SHA-256). A build whose key is in the
 /// cache takes its outcome without timing, so rebuilding a plan gives the same layer choice; a
 /// build whose key is not is timed and added. JSON, rewritten whole (through a temporary file).
 struct Int8TimingCache {
@@ -56,10 +56,17 @@ struct Int8TimingCache {
         SHA256.hex(Data(parts.map { "\($0.0)=\($0.1)\n" }.joined().utf8))
     }
 
-    /// What the key depends on for this machine: its CPU's model name and the kernels' features.
+    /// What the key depends on for this machine: its CPU's model name and the kernels' features, and this
+    /// unirt — its version and the SHA-256 of its executable, so that a rebuilt unirt (kernels that may have
+    /// changed speed) times again.
     static var machine: [(String, String)] {
         [("cpu", cpuModelName), ("arch", CPUInfo.arch), ("features", CPUInfo.features.sorted().joined(separator: ",")),
-         ("unirt", UnirtVersion.string)]
+         ("unirt", UnirtVersion.string), ("executable", executableSHA256)]
+    }
+
+    static var executableSHA256: String {
+        guard let data = FileManager.default.contents(atPath: "/proc/self/exe") else { return "unknown" }
+        return SHA256.hex(data)
     }
 
     static var cpuModelName: String {

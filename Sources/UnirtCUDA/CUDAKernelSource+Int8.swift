@@ -535,7 +535,9 @@ __device__ __forceinline__ void tmconv_k(const QTensorMap &ta, const QTensorMap 
     const int taps = R * S, KT = C / KB * taps / TPS;  // stages' worth of k-steps
     if (tid == 0) {
         for (int st = 0; st < STAGES; ++st) { mbar_init(full0 + 8 * st, 1); mbar_init(empty0 + 8 * st, NWG * 4); }
+#if __CUDA_ARCH__ >= 900
         asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+#endif
     }
     __syncthreads();
 

@@ -386,7 +386,7 @@ __device__ __forceinline__ void wgconv_k(const signed char *__restrict__ x, cons
     const int S = (int)g64.S, Kd = (int)g64.Kd, M = (int)g64.M;
     const int ntiles = (K + BN - 1) / BN;
     const int bm = (blockIdx.x / ntiles) * BM, bn = (blockIdx.x % ntiles) * BN;
-    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, wg = warp >> 2;
+    const int tid = threadIdx.x, wg = tid >> 7;
     const int ch = tid % CPR;
 
     int ih0[APT], iw0[APT]; i64 nb[APT];

@@ -11,7 +11,7 @@ public enum CUDAKernelSource {
     public static let kernels = ["unary", "binary", "conv_epilogue", "conv_epilogue_vec", "gather_nhwc_vec", "conv_small_nhwc",
                                  "channel_affine", "channel_affine_s8", "channel_affine_s8_nhwc", "pool2d", "global_pool",
                                  "resize2d", "transpose", "copy_slice", "pad", "instance_norm", "reduce",
-                                 "to_f32", "from_f32", "fake_quant", "quantize_s8"]
+                                 "to_f32", "from_f32", "fake_quant", "quantize_s8", "quantize_rows_s8"]
 
     /// The entry point of `kernel` for the given storage type.
     public static func name(_ kernel: String, fp16: Bool) -> String { kernel + (fp16 ? "_f16" : "_f32") }
@@ -452,6 +452,27 @@ template <class T> __device__ void quantize_s8_k(signed char *y, const T *x, i64
         ((unsigned *)y)[i] = v;
     }
 }
+/* The input of an int8 layer with few channels (C not a multiple of 16) as s8 rows for an R x 1 convolution:
+   y[n][h][ow][s * C + c] = x at (n, c, h, ow * sw + s * dw - pw) on the int8 grid, zero outside the image and
+   for s * C + c >= S * C, Cp (a multiple of 16) bytes per pixel; x NCHW or NHWC. 4 bytes per thread. */
+template <class T> __device__ void quantize_rows_s8_k(signed char *y, const T *x, i64 n4, int C, int H, int W, int OW,
+                                                     int S, int sw, int dw, int pw, int Cp, int nhwc, float s) {
+    GRID_LOOP(i, n4) {
+        i64 e = 4 * i, pix = e / Cp;
+        int k0 = (int)(e % Cp), ow = (int)(pix % OW);
+        i64 nh = pix / OW;
+        int h = (int)(nh % H);
+        i64 n = nh / H;
+        unsigned v = 0;
+        for (int q = 0; q < 4; ++q) {
+            int k = k0 + q, tap = k / C, c = k % C, w = ow * sw + tap * dw - pw;
+            if (tap >= S || w < 0 || w >= W) continue;
+            i64 at = nhwc ? ((n * H + h) * W + w) * C + c : ((n * C + c) * H + h) * W + w;
+            v |= ((unsigned)(int)q8f(ld(x, at), s) & 0xffu) << (8 * q);
+        }
+        ((unsigned *)y)[i] = v;
+    }
+}
 template <class T> __device__ void from_f32_k(T *y, const float *x, i64 n) { GRID_LOOP(i, n) st(y, i, x[i]); }
 
 #define UNIRT_INSTANTIATE(T, S)                                                                                   \
@@ -494,7 +515,9 @@ extern "C" __global__ void reduce_##S(T *y, const T *x, i64 outer, i64 len, i64 
 extern "C" __global__ void to_f32_##S(float *y, const T *x, i64 n) { to_f32_k(y, x, n); } \
 extern "C" __global__ void from_f32_##S(T *y, const float *x, i64 n) { from_f32_k(y, x, n); } \
 extern "C" __global__ void fake_quant_##S(T *y, const T *x, i64 n, float s) { fake_quant_k(y, x, n, s); } \
-extern "C" __global__ void quantize_s8_##S(signed char *y, const T *x, i64 n4, float s) { quantize_s8_k(y, x, n4, s); }
+extern "C" __global__ void quantize_s8_##S(signed char *y, const T *x, i64 n4, float s) { quantize_s8_k(y, x, n4, s); } \
+extern "C" __global__ void quantize_rows_s8_##S(signed char *y, const T *x, i64 n4, int C, int H, int W, int OW, int S, \
+    int sw, int dw, int pw, int Cp, int nhwc, float s) { quantize_rows_s8_k(y, x, n4, C, H, W, OW, S, sw, dw, pw, Cp, nhwc, s); }
 
 UNIRT_INSTANTIATE(float, f32)
 UNIRT_INSTANTIATE(half_t, f16)

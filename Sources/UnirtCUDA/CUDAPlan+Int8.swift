@@ -27,13 +27,24 @@ extension CUDAPlan {
         guard node.op == .fusedConv, FusedConvOp.inputScale(node) != nil, node.inputs.count >= 2 else { return false }
         let x = info(node.inputs[0]).shape, y = info(node.outputs[0]).shape
         guard x.count == 4, y.count == 4, let w = constant(node.inputs[1]), w.shape.count == 4,
-              ((try? node.int("group", default: 1)) ?? 1) == 1, x[1] % 16 == 0, w.shape[0] % 8 == 0 else { return false }
+              ((try? node.int("group", default: 1)) ?? 1) == 1, x[1] == w.shape[1], w.shape[0] % 8 == 0,
+              x[1] % 16 == 0 || int8RowChannels(channels: x[1], width: w.shape[3]) != nil else { return false }
         let act = FusedConvOp.activation(node).kind
         guard int8Activations[act] != nil else { return false }
         if act == "PRelu" { guard node.inputs.count > 4, let s = constant(node.inputs[4]), s.count == y[1] else { return false } }
         if node.inputs.count > 2, !node.inputs[2].isEmpty { guard let b = constant(node.inputs[2]), b.count == y[1] else { return false } }
         if node.inputs.count > 3, !node.inputs[3].isEmpty { guard info(node.inputs[3]).shape == y else { return false } }
         return true
+    }
+
+    /// Bytes per pixel of the s8 rows an int8 layer with few input channels reads (`quantize_rows_s8`): a
+    /// layer whose C input channels are not a multiple of 16 runs as an R × 1 convolution over rows that hold,
+    /// per output column, its S horizontal taps of C channels, padded to a multiple of 16 — a 3-channel 3 × 3
+    /// first layer reads 16 bytes per pixel for 9 used where padding the channels alone would take 48 for 27.
+    /// Nil when the taps do not fit 64 bytes (such a layer runs the float kernels on the int8 grid).
+    public static func int8RowChannels(channels c: Int, width s: Int) -> Int? {
+        guard c % 16 != 0, c * s <= 64 else { return nil }
+        return (c * s + 15) / 16 * 16
     }
 
     /// Epilogue activation codes of the int8 kernels.
@@ -51,7 +62,8 @@ extension CUDAPlan {
             guard int8Cores.contains(n.name) || (n.op == .batchNormalization && info(n.outputs[0]).shape.count == 4
                                                    && info(n.outputs[0]).shape[1] % 4 == 0) else { continue }
             let v = n.outputs[0]
-            guard !graphOutputs.contains(v), nhwcValues.contains(v), let rs = readers[v], let first = rs.first,
+            // A reader with few channels (`int8RowChannels`) quantizes its own rows from the float value.
+            guard !graphOutputs.contains(v), nhwcValues.contains(v), info(v).shape[1] % 16 == 0, let rs = readers[v], let first = rs.first,
                   let scale = FusedConvOp.inputScale(first) else { continue }
             let ok = rs.allSatisfy { r in
                 int8Cores.contains(r.name) && r.inputs[0] == v && !r.inputs.dropFirst().contains(v)
@@ -112,8 +124,16 @@ extension CUDAPlan {
         let x = info(input(0)).shape, y = info(node.outputs[0]).shape
         let w = constant(input(1))!
         let win = try ConvOp.geometry(node, x: x, w: w.shape, b: nil)
-        let (k, c, r, s) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
-        let (q, wScales) = Self.int8Filters(w.floats, k: k, c: c, r: r, s: s)
+        var (k, c, r, s) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
+        var filters = w.floats
+        // Few input channels: an R × 1 convolution over s8 rows of the S taps (`int8RowChannels`).
+        var rows: (channels: Int, taps: Int)?
+        if let cp = Self.int8RowChannels(channels: c, width: s) {
+            filters = Self.int8RowFilters(filters, k: k, c: c, r: r, s: s, rowChannels: cp)
+            rows = (c, s)
+            (c, s) = (cp, 1)
+        }
+        let (q, wScales) = Self.int8Filters(filters, k: k, c: c, r: r, s: s)
         let wPtr = try q.withUnsafeBytes { try upload($0) }
         let scalePtr = try upload(floats: wScales.map { $0 * sx }, f32: true)
         let biasPtr: CUdeviceptr = input(2).isEmpty ? 0 : try upload(floats: constant(input(2))!.floats, f32: true)
@@ -124,7 +144,19 @@ extension CUDAPlan {
         let out = node.outputs[0]
         let outScale = int8Chains[out]
         let yPtr = try physical(out)
-        let xPtr = try s8Input(input(0), sx)
+        var xPtr: CUdeviceptr
+        if let rows {
+            // The rows from the stored float input (NCHW or NHWC), quantized on the way.
+            let n = x[0] * x[2] * y[3] * c
+            xPtr = try alloc(n)
+            launchStep("quantize_rows_s8", count: n / 4, KernelArgs([
+                .ptr(xPtr), .ptr(try physical(input(0))), .i64(Int64(n / 4)), .i32(Int32(rows.channels)), .i32(Int32(x[2])),
+                .i32(Int32(x[3])), .i32(Int32(y[3])), .i32(Int32(rows.taps)), .i32(Int32(win.strides[1])),
+                .i32(Int32(win.dilations[1])), .i32(Int32(win.padsBegin[1])), .i32(Int32(c)),
+                .i32(nhwcValues.contains(input(0)) ? 1 : 0), .f32(sx)]))
+        } else {
+            xPtr = try s8Input(input(0), sx)
+        }
         // A BatchNormalization of the output, written as s8 beside it (`int8EpilogueAffines`).
         var second: [KernelArg] = [.ptr(0), .ptr(0), .ptr(0), .f32(1)]
         let bn = int8EpilogueBatchNorms[node.name]
@@ -133,11 +165,15 @@ extension CUDAPlan {
                       .ptr(try upload(floats: affine.shift, f32: true)), .f32(q)]
         }
         let m = y[0] * y[2] * y[3]
-        let geometry: [Int64] = [x[0], x[2], x[3], c, k, y[2], y[3], r, s, win.strides[0], win.strides[1],
-                                 win.padsBegin[0], win.padsBegin[1], win.dilations[0], win.dilations[1], m, r * s * c].map { Int64($0) }
+        // The rows' geometry: width = output width, one tap across, no horizontal stride, padding or dilation.
+        let (width, strides, pads, dilations) = rows == nil
+            ? (x[3], win.strides, [win.padsBegin[0], win.padsBegin[1]], win.dilations)
+            : (y[3], [win.strides[0], 1], [win.padsBegin[0], 0], [win.dilations[0], 1])
+        let geometry: [Int64] = [x[0], x[2], width, c, k, y[2], y[3], r, s, strides[0], strides[1],
+                                 pads[0], pads[1], dilations[0], dilations[1], m, r * s * c].map { Int64($0) }
         let candidates = CUDAKernelSource.immaKernels.filter { kern in
             (kern.hopper ? device.hasWarpgroupMMA : true) && (kern.columns <= k || kern.columns == 64)
-                && kern.fits(channels: c, filter: (r, s), strides: win.strides, dilations: win.dilations)
+                && kern.fits(channels: c, filter: (r, s), strides: strides, dilations: dilations)
         }
         let libs = self.libs, stream = self.stream
         // Each candidate is one step; after each round only the fastest so far is left after `base`.
@@ -174,7 +210,7 @@ extension CUDAPlan {
             }
         }
         guard !bestName.isEmpty else { throw CUDAError(.unsupported, "\(node.opType) '\(node.name)': no int8 kernel for this GPU") }
-        let io = outScale != nil ? "s8 → s8" : bn.map { "s8 → fp16 + \($0.name) s8" } ?? "s8 → fp16"
+        let io = (rows != nil ? "s8 rows of \(c) bytes" : "s8") + (outScale != nil ? " → s8" : bn.map { " → fp16 + \($0.name) s8" } ?? " → fp16")
         return "int8 \(bestName) (\(io))" + (timings.count > 1 ? " [" + timings.joined(separator: ", ") + " ms]" : "")
     }
 
@@ -228,6 +264,16 @@ extension CUDAPlan {
             } } }
         }
         return (q, scales)
+    }
+
+    /// Filters [K, C, R, S] rearranged for the R × 1 convolution over s8 rows (`int8RowChannels`):
+    /// [K, Cp, R, 1] with channel s · C + c holding tap (r, s) of channel c, zero from S · C up.
+    public static func int8RowFilters(_ w: [Float], k: Int, c: Int, r: Int, s: Int, rowChannels cp: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: k * cp * r)
+        for o in 0..<k { for ci in 0..<c { for ri in 0..<r { for si in 0..<s {
+            out[(o * cp + si * c + ci) * r + ri] = w[((o * c + ci) * r + ri) * s + si]
+        } } } }
+        return out
     }
 
     /// A copy of `src` (`count` activations) on the int8 grid of `scale`, for an int8

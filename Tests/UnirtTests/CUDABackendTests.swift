@@ -102,10 +102,49 @@ final class CUDABackendTests: XCTestCase {
         XCTAssertTrue(qz.allSatisfy { $0 == 0 })
     }
 
+    /// A few-channel int8 layer as an R × 1 convolution over s8 rows of its taps: the rows' width and the
+    /// rearranged filters, checked against the convolution they replace on a small example.
+    func testInt8RowsOfFewChannelLayers() {
+        XCTAssertEqual(CUDAPlan.int8RowChannels(channels: 3, width: 3), 16)
+        XCTAssertEqual(CUDAPlan.int8RowChannels(channels: 3, width: 7), 32)
+        XCTAssertEqual(CUDAPlan.int8RowChannels(channels: 1, width: 5), 16)
+        XCTAssertNil(CUDAPlan.int8RowChannels(channels: 16, width: 3), "a multiple of 16 reads NHWC directly")
+        XCTAssertNil(CUDAPlan.int8RowChannels(channels: 24, width: 3), "72 bytes of taps")
+        // x: 1 × 3 × 4 × 5, a 2 × 3 filter, stride (1, 2), pads (1, 1): the direct convolution against the
+        // R × 1 convolution over rows built as quantize_rows_s8 builds them.
+        let (k, c, r, s, h, w) = (2, 3, 2, 3, 4, 5)
+        let (sh, sw, ph, pw) = (1, 2, 1, 1)
+        let oh = (h + 2 * ph - r) / sh + 1, ow = (w + 2 * pw - s) / sw + 1
+        let x = (0..<(c * h * w)).map { Float(($0 * 7) % 11) - 5 }
+        let f = (0..<(k * c * r * s)).map { Float(($0 * 5) % 9) - 4 }
+        let cp = CUDAPlan.int8RowChannels(channels: c, width: s)!
+        let rf = CUDAPlan.int8RowFilters(f, k: k, c: c, r: r, s: s, rowChannels: cp)
+        XCTAssertEqual(rf.count, k * cp * r)
+        var rows = [Float](repeating: 0, count: h * ow * cp)
+        for y in 0..<h { for o in 0..<ow { for j in 0..<(s * c) {
+            let col = o * sw + j / c - pw
+            if col >= 0 && col < w { rows[(y * ow + o) * cp + j] = x[((j % c) * h + y) * w + col] }
+        } } }
+        for o in 0..<k { for y in 0..<oh { for xo in 0..<ow {
+            var direct: Float = 0, viaRows: Float = 0
+            for ri in 0..<r {
+                let iy = y * sh + ri - ph
+                guard iy >= 0 && iy < h else { continue }
+                for ci in 0..<c { for si in 0..<s {
+                    let ix = xo * sw + si - pw
+                    if ix >= 0 && ix < w { direct += x[(ci * h + iy) * w + ix] * f[((o * c + ci) * r + ri) * s + si] }
+                } }
+                for j in 0..<cp { viaRows += rows[(iy * ow + xo) * cp + j] * rf[(o * cp + j) * r + ri] }
+            }
+            XCTAssertEqual(direct, viaRows, "output (\(o), \(y), \(xo))")
+        } } }
+    }
+
     /// Which int8 layers the int8 tensor-core kernels take, and which tensors between them stay s8.
     func testInt8CoreRulesAndS8Chains() {
-        let shapes: [String: [Int]] = ["x": [1, 16, 8, 8], "a": [1, 16, 8, 8], "b": [1, 32, 8, 8], "c": [1, 32, 8, 8],
-                                       "d": [1, 32, 8, 8], "e": [1, 32, 8, 8], "f": [1, 8, 8, 8], "x8": [1, 8, 8, 8]]
+        var shapes: [String: [Int]] = ["x": [1, 16, 8, 8], "a": [1, 16, 8, 8], "b": [1, 32, 8, 8], "c": [1, 32, 8, 8],
+                                       "d": [1, 32, 8, 8], "e": [1, 32, 8, 8], "f": [1, 8, 8, 8], "x8": [1, 8, 8, 8],
+                                       "x24": [1, 24, 8, 8]]
         func info(_ n: String) -> ValueInfo { ValueInfo(dtype: .f32, shape: shapes[n] ?? [0]) }
         var consts: [String: Tensor] = [:]
         func conv(_ name: String, _ x: String, _ y: String, cin: Int, cout: Int, scale: Float, act: String = "",
@@ -125,11 +164,18 @@ final class CUDABackendTests: XCTestCase {
         let c3 = conv("c3", "b", "d", cin: 32, cout: 32, scale: 0.2, residual: "b")
         let c4 = conv("c4", "c", "e", cin: 32, cout: 32, scale: 0.3, act: "Relu")
         let c5 = conv("c5", "d", "f", cin: 32, cout: 8, scale: 0.5, act: "Sigmoid")   // no such epilogue
-        let c6 = conv("c6", "x8", "f", cin: 8, cout: 8, scale: 0.5)                    // 8 input channels
+        let c6 = conv("c6", "x8", "f", cin: 8, cout: 8, scale: 0.5)                    // 8 channels: s8 rows of 3 taps
         let c7 = conv("c7", "c", "e", cin: 32, cout: 32, scale: 0.3, group: 2)         // grouped
+        let c9 = conv("c9", "x24", "f", cin: 24, cout: 8, scale: 0.5)                  // 3 taps of 24 channels: 72 bytes
         func constant(_ n: String) -> Tensor? { consts[n] }
-        let fits = [bn, c1, c2, c3, c4, c5, c6, c7].filter { CUDAPlan.int8CoreShapeFits($0, info: info, constant: constant) }.map(\.name)
-        XCTAssertEqual(fits, ["c1", "c2", "c3", "c4"])
+        let fits = [bn, c1, c2, c3, c4, c5, c6, c7, c9].filter { CUDAPlan.int8CoreShapeFits($0, info: info, constant: constant) }.map(\.name)
+        XCTAssertEqual(fits, ["c1", "c2", "c3", "c4", "c6"])
+        // A value with channels not a multiple of 16 stays float even when only an int8 layer reads it: the
+        // reader quantizes its own rows from it.
+        shapes["c"] = [1, 8, 8, 8]
+        XCTAssertNil(CUDAPlan.int8Chains([bn, c1, c2, c4], int8Cores: ["c1", "c2", "c4"], graphOutputs: [],
+                                         nhwcValues: ["a", "b", "c", "e"], info: info)["c"])
+        shapes["c"] = [1, 32, 8, 8]
 
         let cores: Set<String> = ["c1", "c2", "c3", "c4"]
         let all: Set<String> = ["a", "b", "c", "d", "e"]

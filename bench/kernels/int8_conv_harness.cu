@@ -74,25 +74,28 @@ int main(int argc, char **argv) {
         if (c.k) CK(cudaFuncSetAttribute(c.k, cudaFuncAttributeMaxDynamicSharedMemorySize, c.smem));
         else CK(cudaFuncSetAttribute(c.tk, cudaFuncAttributeMaxDynamicSharedMemorySize, c.smem));
     }
-    struct L { int H, C, K, R, st, count; } layers[] = {
+    // S, W, sw: filter width, input width and horizontal stride when they differ from R, H and st (the s8 rows of a
+    // few-channel first layer: an R x 1 convolution over rows of the taps, 16 bytes per pixel).
+    struct L { int H, C, K, R, st, count, S = 0, W = 0, sw = 0; } layers[] = {
         {112, 64, 64, 3, 1, 1}, {112, 64, 64, 3, 2, 1}, {56, 64, 64, 3, 1, 4}, {56, 64, 128, 3, 1, 1}, {56, 128, 128, 3, 2, 1},
         {28, 128, 128, 3, 1, 6}, {28, 128, 256, 3, 1, 1}, {28, 256, 256, 3, 2, 1}, {14, 256, 256, 3, 1, 26},
         {14, 256, 512, 3, 1, 1}, {14, 512, 512, 3, 2, 1}, {7, 512, 512, 3, 1, 4}, {56, 64, 128, 1, 2, 1}, {20, 16, 24, 3, 1, 1}, {9, 48, 40, 3, 2, 1},
-        {13, 64, 72, 3, 1, 0}, {11, 128, 64, 3, 1, 0}};
+        {13, 64, 72, 3, 1, 0}, {11, 128, 64, 3, 1, 0}, {112, 16, 64, 3, 1, 1, 1, 112, 1}, {112, 16, 64, 3, 2, 0, 1, 56, 1}};
     double total = 0, totalOps = 0; int failures = 0;
     cudaEvent_t e0, e1; cudaEventCreate(&e0); cudaEventCreate(&e1);
     // LAYER=H,C,K,R,stride keeps one layer, KERNEL=name one variant (for profilers).
     const char *onlyLayer = getenv("LAYER"), *onlyKernel = getenv("KERNEL");
     for (auto &l : layers) {
         if (onlyLayer) {
-            char key[64]; snprintf(key, sizeof key, "%d,%d,%d,%d,%d", l.H, l.C, l.K, l.R, l.st);
+            char key[64]; snprintf(key, sizeof key, "%d,%d,%d,%d,%d%s", l.H, l.C, l.K, l.R, l.st, l.S ? ",rows" : "");
             if (strcmp(key, onlyLayer) != 0) continue;
         }
-        QGeom g; g.N = N; g.H = g.W = l.H; g.C = l.C; g.K = l.K; g.R = g.S = l.R; g.sh = g.sw = l.st;
-        g.ph = g.pw = l.R / 2; g.dh = g.dw = 1;
-        g.OH = (l.H + 2 * g.ph - l.R) / l.st + 1; g.OW = g.OH; g.M = (i64)N * g.OH * g.OW; g.Kd = (i64)l.R * l.R * l.C;
+        QGeom g; g.N = N; g.H = l.H; g.W = l.W ? l.W : l.H; g.C = l.C; g.K = l.K; g.R = l.R; g.S = l.S ? l.S : l.R;
+        g.sh = l.st; g.sw = l.sw ? l.sw : l.st; g.ph = g.R / 2; g.pw = g.S / 2; g.dh = g.dw = 1;
+        g.OH = (g.H + 2 * g.ph - g.R) / g.sh + 1; g.OW = (g.W + 2 * g.pw - g.S) / g.sw + 1;
+        g.M = (i64)N * g.OH * g.OW; g.Kd = (i64)g.R * g.S * l.C;
         if (l.H == 9) g.M -= 3;  // odd pixel count: a partial last row tile
-        i64 nx = (i64)N * l.H * l.H * l.C, nw = g.K * g.Kd, ny = g.M * g.K;
+        i64 nx = (i64)N * g.H * g.W * l.C, nw = g.K * g.Kd, ny = g.M * g.K;
         std::vector<signed char> hx(nx), hw(nw); std::vector<float> hs(g.K), hb(g.K), hp(g.K), h2s(g.K), h2t(g.K);
         std::vector<half_t> hz(ny);
         srand(1);
@@ -124,13 +127,13 @@ int main(int argc, char **argv) {
         cudaMemcpy(ref16.data(), dr16, 2 * ny, cudaMemcpyDeviceToHost);
         double ops = 2.0 * g.M * g.K * g.Kd;
         double best = 1e9; const char *bestName = "";
-        printf("layer H%d C%d K%d R%d s%d M%lld (x%d):", l.H, l.C, l.K, l.R, l.st, g.M, l.count);
+        printf("layer H%d C%d K%d R%d s%d%s M%lld (x%d):", l.H, l.C, l.K, l.R, l.st, l.S ? " rows" : "", g.M, l.count);
         for (auto &c : cfgs) {
             if (onlyKernel && strcmp(onlyKernel, c.name) != 0) continue;
             if (c.BN > g.K && c.BN != 64) continue;
-            if (c.halo && (c.halo != l.C || l.R != 3 || l.st != 1)) continue;
+            if (c.halo && (c.halo != l.C || g.R != 3 || g.S != 3 || l.st != 1 || g.sw != 1)) continue;
             const int kb = c.kb ? c.kb : 128;
-            if (c.tk && (l.C % kb != 0 || (l.C / kb * l.R * l.R) % c.tps != 0)) continue;
+            if (c.tk && (l.C % kb != 0 || (l.C / kb * g.R * g.S) % c.tps != 0)) continue;
             QTensorMap ta{}, tb{};
             if (c.tk) {
                 CUtensorMap ma, mb;

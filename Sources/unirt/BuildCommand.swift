@@ -84,8 +84,11 @@ struct BuildCommand: ParsableCommand {
                 let why = device == .cuda ? "GPU plans time their kernels when they are built" : "--no-int8-speed-check"
                 print("note: --timing-cache \(cache) is not used: no int8 speed check runs (\(why))")
             }
+            // GPU plans run few-channel first layers on the int8 tensor cores too.
+            let gpuRows: @Sendable (Int, Int) -> Bool = { CUDAPlan.int8RowChannels(channels: $0, width: $1) != nil }
             let result = try Int8Builder(graph: graph, reference: unoptimized, options: calibration, batch: batch,
                                          weightLevels: levels, quantizeGemm: device != .cuda,
+                                         smallConvCandidate: device == .cuda ? gpuRows : nil,
                                          speedCheck: device == .cpu && calibration.int8SpeedCheck,
                                          modelSHA256: SHA256.hex(data)).build()
             graph = result.graph

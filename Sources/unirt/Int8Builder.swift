@@ -55,6 +55,9 @@ struct Int8Builder {
     /// Whether fully connected layers (Gemm with constant transposed weights) are
     /// candidates too: CPU plans run them on the int8 GEMM kernels; GPU plans keep them FP16.
     var quantizeGemm = true
+    /// Convolutions below the reduction threshold that are candidates all the same, by input channels and
+    /// filter width: GPU plans run few-channel first layers on the int8 tensor cores (`CUDAPlan.int8RowChannels`).
+    var smallConvCandidate: (@Sendable (_ channels: Int, _ width: Int) -> Bool)? = nil
     /// Whether the int8 layers are timed against their FP32 forms on this machine and kept only where
     /// faster (`Int8SpeedChecker`). CPU plans; GPU plans run their int8 layers elsewhere.
     var speedCheck = true
@@ -67,10 +70,11 @@ struct Int8Builder {
         if let t = options.int8SpeedThreads, t < 1 { throw CLIError("--int8-speed-threads: \(t) must be at least 1") }
         // Each convolution is a layer of its own here; pairs left in FP32 are fused again at the end.
         let g = Self.convertingConvs(graph.splittingPointwiseDepthwise())
-        var layers = Self.layers(of: g, minimumReduction: max(1, options.int8MinReduction), gemm: quantizeGemm)
+        var layers = Self.layers(of: g, minimumReduction: max(1, options.int8MinReduction), gemm: quantizeGemm,
+                                 smallConv: smallConvCandidate)
         if layers.isEmpty {
             // Small convolutions gain less from int8, but a model made only of them still gains some.
-            layers = Self.layers(of: g, minimumReduction: 1, gemm: quantizeGemm)
+            layers = Self.layers(of: g, minimumReduction: 1, gemm: quantizeGemm, smallConv: smallConvCandidate)
             if !layers.isEmpty {
                 print("note: no convolution has a reduction of \(options.int8MinReduction) or more; quantizing all \(layers.count)")
             }
@@ -276,7 +280,8 @@ struct Int8Builder {
     /// that the int8 kernels run faster than FP32: GEMM convolutions with a
     /// reduction of at least `minimumReduction`, and 3×3 depthwise ones at stride
     /// 1 or 2 (other depthwise shapes have only a portable int8 kernel).
-    static func layers(of graph: Graph, minimumReduction: Int = minimumReduction, gemm: Bool = false) -> [Layer] {
+    static func layers(of graph: Graph, minimumReduction: Int = minimumReduction, gemm: Bool = false,
+                       smallConv: ((Int, Int) -> Bool)? = nil) -> [Layer] {
         graph.nodes.compactMap { n in
             if gemm, n.op == .gemm { return gemmLayer(n, graph: graph, minimumReduction: minimumReduction) }
             guard n.op == .fusedConv, n.inputs.count >= 2, !n.inputs[0].isEmpty, graph.initializers[n.inputs[0]] == nil,
@@ -288,7 +293,7 @@ struct Int8Builder {
                 guard depthwiseInt8, w.shape[2] == 3, w.shape[3] == 3, strides.allSatisfy({ $0 == 1 || $0 == 2 }),
                       dilations.allSatisfy({ $0 == 1 }) else { return nil }
             } else if w.shape[1] * w.shape[2] * w.shape[3] < minimumReduction {
-                return nil
+                guard group == 1, smallConv?(w.shape[1], w.shape[3]) == true else { return nil }
             }
             return Layer(name: n.name, input: n.inputs[0], weight: n.inputs[1])
         }

@@ -104,10 +104,19 @@ run() {
         # The plan carries the kernels compiled for this GPU: loading it must not compile them again.
         "$unirt" inspect /tmp/sface-int8.plan | grep '^kernels:' | tee -a "$out/int8-build.txt"
         "$unirt" bench "$BUNDLE/models/sface.onnx" --device cuda --iterations 5 2>&1 | grep '^kernels:' | tee -a "$out/int8-build.txt"
-        if "$unirt" bench /tmp/sface-int8.plan --iterations 5 2>&1 | tee -a "$out/int8-build.txt" | grep -q 'GPU kernels loaded from the plan file'; then
+        local planbench
+        planbench=$("$unirt" bench /tmp/sface-int8.plan --iterations 5 2>&1 | tee -a "$out/int8-build.txt")
+        if grep -q 'GPU kernels loaded from the plan file' <<<"$planbench"; then
             echo "PASS stored GPU kernels: the plan's CUBIN loaded without NVRTC" | tee -a "$out/parity.txt"
         else
             echo "FAIL stored GPU kernels: the plan's CUBIN was not used" | tee -a "$out/parity.txt"
+            status=1
+        fi
+        # The build's tactic choices: loading the plan on the GPU it was built on times nothing again.
+        if grep -Eq 'tactics: [1-9][0-9]* from the plan, 0 timed' <<<"$planbench"; then
+            echo "PASS stored tactics: $(grep -Eo 'tactics: [0-9]+ from the plan, 0 timed' <<<"$planbench")" | tee -a "$out/parity.txt"
+        else
+            echo "FAIL stored tactics: $(grep -Eo 'tactics: .*' <<<"$planbench")" | tee -a "$out/parity.txt"
             status=1
         fi
     fi

@@ -454,23 +454,29 @@ template <class T> __device__ void quantize_s8_k(signed char *y, const T *x, i64
 }
 /* The input of an int8 layer with few channels (C not a multiple of 16) as s8 rows for an R x 1 convolution:
    y[n][h][ow][s * C + c] = x at (n, c, h, ow * sw + s * dw - pw) on the int8 grid, zero outside the image and
-   for s * C + c >= S * C, Cp (a multiple of 16) bytes per pixel; x NCHW or NHWC. 4 bytes per thread. */
-template <class T> __device__ void quantize_rows_s8_k(signed char *y, const T *x, i64 n4, int C, int H, int W, int OW,
+   for s * C + c >= S * C, Cp (a multiple of 16) bytes per pixel; x NCHW or NHWC. 16 bytes per thread: one
+   pixel's position worked out once, consecutive threads reading consecutive columns. */
+template <class T> __device__ void quantize_rows_s8_k(signed char *y, const T *x, i64 n16, int C, int H, int W, int OW,
                                                      int S, int sw, int dw, int pw, int Cp, int nhwc, float s) {
-    GRID_LOOP(i, n4) {
-        i64 e = 4 * i, pix = e / Cp;
-        int k0 = (int)(e % Cp), ow = (int)(pix % OW);
-        i64 nh = pix / OW;
-        int h = (int)(nh % H);
-        i64 n = nh / H;
-        unsigned v = 0;
-        for (int q = 0; q < 4; ++q) {
-            int k = k0 + q, tap = k / C, c = k % C, w = ow * sw + tap * dw - pw;
-            if (tap >= S || w < 0 || w >= W) continue;
-            i64 at = nhwc ? ((n * H + h) * W + w) * C + c : ((n * C + c) * H + h) * W + w;
-            v |= ((unsigned)(int)q8f(ld(x, at), s) & 0xffu) << (8 * q);
+    const int G = Cp / 16;
+    const i64 plane = (i64)H * W;
+    GRID_LOOP(i, n16) {
+        const i64 pix = i / G, nh = pix / OW;
+        const int k0 = (int)(i - pix * G) * 16, ow = (int)(pix - nh * OW), h = (int)(nh % H);
+        const i64 n = nh / H;
+        const T *row = nhwc ? x + (n * H + h) * W * C : x + n * C * plane + (i64)h * W;
+        int tap = k0 / C, c = k0 - tap * C;
+        unsigned v[4] = {0u, 0u, 0u, 0u};
+#pragma unroll
+        for (int q = 0; q < 16; ++q) {
+            const int w = ow * sw + tap * dw - pw;
+            if (tap < S && (unsigned)w < (unsigned)W) {
+                const float f = ld(row, nhwc ? (i64)w * C + c : c * plane + w);
+                v[q >> 2] |= ((unsigned)(int)q8f(f, s) & 0xffu) << (8 * (q & 3));
+            }
+            if (++c == C) { c = 0; ++tap; }
         }
-        ((unsigned *)y)[i] = v;
+        ((uint4 *)y)[i] = make_uint4(v[0], v[1], v[2], v[3]);
     }
 }
 template <class T> __device__ void from_f32_k(T *y, const float *x, i64 n) { GRID_LOOP(i, n) st(y, i, x[i]); }
@@ -516,8 +522,8 @@ extern "C" __global__ void to_f32_##S(float *y, const T *x, i64 n) { to_f32_k(y,
 extern "C" __global__ void from_f32_##S(T *y, const float *x, i64 n) { from_f32_k(y, x, n); } \
 extern "C" __global__ void fake_quant_##S(T *y, const T *x, i64 n, float s) { fake_quant_k(y, x, n, s); } \
 extern "C" __global__ void quantize_s8_##S(signed char *y, const T *x, i64 n4, float s) { quantize_s8_k(y, x, n4, s); } \
-extern "C" __global__ void quantize_rows_s8_##S(signed char *y, const T *x, i64 n4, int C, int H, int W, int OW, int S, \
-    int sw, int dw, int pw, int Cp, int nhwc, float s) { quantize_rows_s8_k(y, x, n4, C, H, W, OW, S, sw, dw, pw, Cp, nhwc, s); }
+extern "C" __global__ void quantize_rows_s8_##S(signed char *y, const T *x, i64 n16, int C, int H, int W, int OW, int S, \
+    int sw, int dw, int pw, int Cp, int nhwc, float s) { quantize_rows_s8_k(y, x, n16, C, H, W, OW, S, sw, dw, pw, Cp, nhwc, s); }
 
 UNIRT_INSTANTIATE(float, f32)
 UNIRT_INSTANTIATE(half_t, f16)

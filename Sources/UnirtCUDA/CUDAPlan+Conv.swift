@@ -214,10 +214,18 @@ extension CUDAPlan {
                                                      bias: hasBias ? bias : nil, y: yPtr) }
         }
         if let alternative {
-            let cudnnMs = try measureSteps(from: mark)
+            // Timed here, or as a plan built on this GPU timed it: "own ms cudnn ms".
+            let key = tacticSignature("conv alternative", node, info: info, constant: constant, extra: variant)
+            let recorded = recordedTactic(key).flatMap { t -> (Double, Double)? in
+                let f = t.split(separator: " ")
+                guard f.count == 4, let a = Double(f[1]), let b = Double(f[3]) else { return nil }
+                return (a, b)
+            }
+            let cudnnMs = try recorded?.1 ?? measureSteps(from: mark)
             let altMark = steps.count
             let altLabel = try alternative()
-            let altMs = try measureSteps(from: altMark)
+            let altMs = try recorded?.0 ?? measureSteps(from: altMark)
+            recordTactic(key, "own \(altMs) cudnn \(cudnnMs)", timed: recorded == nil)
             let times = String(format: " (%.4f ms; cuDNN %.4f ms)", altMs, cudnnMs)
             if altMs < cudnnMs {
                 dropSteps(mark..<altMark)
@@ -319,13 +327,37 @@ extension CUDAPlan {
         try libs.checkDNN(dn.cudnnSetConvolutionGroupCount!(cd, i32(group)), "group count of \(node.name)")
         let math = precision.isHalf ? UNIRT_CUDNN_TENSOR_OP_MATH : UNIRT_CUDNN_FMA_MATH
         try libs.checkDNN(dn.cudnnSetConvolutionMathType!(cd, Int32(math)), "math type of \(node.name)")
-        // Tactic selection: cuDNN times each algorithm on this shape.
+        // Tactic selection: cuDNN times each algorithm on this shape — or a plan built on this GPU did
+        // (the usable algorithms with their times and workspaces, fastest first).
+        let key = ["cudnn conv", precision.rawValue, nhwc ? "nhwc" : "nchw", "\(x)", "\(w)", "\(y)", "\(pads)", "\(strides)",
+                   "\(dilations)", "\(group)"].joined(separator: "|")
+        if let found = recordedTactic(key), let usable = Self.cudnnPerfs(found) {
+            recordTactic(key, found, timed: false)
+            return ConvSetup(xd: xd!, wd: wd!, cd: cd!, yd: yd!, usable: usable)
+        }
         var perf = [cudnnConvolutionFwdAlgoPerf_t](repeating: cudnnConvolutionFwdAlgoPerf_t(), count: 10)
         var returned: Int32 = 0
         try libs.checkDNN(dn.cudnnFindConvolutionForwardAlgorithm!(h, xd, wd, cd, yd, 10, &returned, &perf),
                           "timing convolution algorithms of \(node.name)")
         let usable = perf.prefix(Int(returned)).filter { $0.status == 0 && $0.memory <= Self.maxConvWorkspace }
+        recordTactic(key, usable.map { "\($0.algo):\($0.time):\($0.memory)" }.joined(separator: ";"), timed: true)
         return ConvSetup(xd: xd!, wd: wd!, cd: cd!, yd: yd!, usable: Array(usable))
+    }
+
+    /// cuDNN algorithm results recorded as `algo:ms:workspace` separated by `;` (nil if malformed).
+    public static func cudnnPerfs(_ text: String) -> [cudnnConvolutionFwdAlgoPerf_t]? {
+        var out: [cudnnConvolutionFwdAlgoPerf_t] = []
+        for item in text.split(separator: ";") {
+            let f = item.split(separator: ":")
+            guard f.count == 3, let algo = Int32(f[0]), let ms = Float(f[1]), let mem = Int(f[2]), mem >= 0 else { return nil }
+            var p = cudnnConvolutionFwdAlgoPerf_t()
+            p.algo = algo
+            p.status = 0
+            p.time = ms
+            p.memory = mem
+            out.append(p)
+        }
+        return out
     }
 
     /// Enqueues the strided gather y[n, oh, ow, :] = x[n, oh·sh, ow·sw, :] of an NHWC tensor whose NCHW shape

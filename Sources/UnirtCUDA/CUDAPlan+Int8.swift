@@ -149,8 +149,8 @@ extension CUDAPlan {
             // The rows from the stored float input (NCHW or NHWC), quantized on the way.
             let n = x[0] * x[2] * y[3] * c
             xPtr = try alloc(n)
-            launchStep("quantize_rows_s8", count: n / 4, KernelArgs([
-                .ptr(xPtr), .ptr(try physical(input(0))), .i64(Int64(n / 4)), .i32(Int32(rows.channels)), .i32(Int32(x[2])),
+            launchStep("quantize_rows_s8", count: n / 16, KernelArgs([
+                .ptr(xPtr), .ptr(try physical(input(0))), .i64(Int64(n / 16)), .i32(Int32(rows.channels)), .i32(Int32(x[2])),
                 .i32(Int32(x[3])), .i32(Int32(y[3])), .i32(Int32(rows.taps)), .i32(Int32(win.strides[1])),
                 .i32(Int32(win.dilations[1])), .i32(Int32(win.padsBegin[1])), .i32(Int32(c)),
                 .i32(nhwcValues.contains(input(0)) ? 1 : 0), .f32(sx)]))
@@ -171,10 +171,15 @@ extension CUDAPlan {
             : (y[3], [win.strides[0], 1], [win.padsBegin[0], 0], [win.dilations[0], 1])
         let geometry: [Int64] = [x[0], x[2], width, c, k, y[2], y[3], r, s, strides[0], strides[1],
                                  pads[0], pads[1], dilations[0], dilations[1], m, r * s * c].map { Int64($0) }
-        let candidates = CUDAKernelSource.immaKernels.filter { kern in
+        let fitting = CUDAKernelSource.immaKernels.filter { kern in
             (kern.hopper ? device.hasWarpgroupMMA : true) && (kern.columns <= k || kern.columns == 64)
                 && kern.fits(channels: c, filter: (r, s), strides: strides, dilations: dilations)
         }
+        // The variant a plan built on this GPU timed for this layer signature, else all of them.
+        let key = tacticSignature("int8 conv", node, info: info, constant: constant,
+                                  extra: "out \(outScale != nil ? "s8" : "fp16")\(bn != nil ? " + s8" : "")")
+        let recorded = fitting.count > 1 ? recordedTactic(key, valid: { name in fitting.contains { $0.name == name } }) : nil
+        let candidates = recorded.map { name in fitting.filter { $0.name == name } } ?? fitting
         let libs = self.libs, stream = self.stream
         // Each candidate is one step; after each round only the fastest so far is left after `base`.
         let base = steps.count
@@ -210,8 +215,10 @@ extension CUDAPlan {
             }
         }
         guard !bestName.isEmpty else { throw CUDAError(.unsupported, "\(node.opType) '\(node.name)': no int8 kernel for this GPU") }
+        if fitting.count > 1 { recordTactic(key, bestName, timed: recorded == nil) }
         let io = (rows != nil ? "s8 rows of \(c) bytes" : "s8") + (outScale != nil ? " → s8" : bn.map { " → fp16 + \($0.name) s8" } ?? " → fp16")
         return "int8 \(bestName) (\(io))" + (timings.count > 1 ? " [" + timings.joined(separator: ", ") + " ms]" : "")
+            + (recorded != nil ? " (tactic from the plan)" : "")
     }
 
     /// Tensor maps for the TMA kernels (`tmconv_*`), as the kernels' 16-word parameters: the NHWC s8 input seen

@@ -59,6 +59,10 @@ public final class CUDAPlan: @unchecked Sendable {
     public internal(set) var weightBytes = 0
     /// Kernel chosen per node (op, what runs it).
     public internal(set) var kernelChoices: [(node: String, op: String, kernel: String)] = []
+    /// Tactic choices by signature (`CUDAPlan+Tactics`), and how many were timed here or taken from a plan.
+    var tacticEntries: [String: String] = [:]
+    public internal(set) var tacticsTimed = 0
+    public internal(set) var tacticsReused = 0
     /// Why the steps run without a CUDA graph, when capture failed.
     public internal(set) var graphNote: String?
     /// The layout requested at init.

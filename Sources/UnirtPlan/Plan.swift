@@ -129,14 +129,36 @@ public struct Plan: Sendable {
     /// GPU plans: unirt's own kernels compiled for the GPU the plan was built on, so that
     /// loading the plan does not compile them again.
     public var kernelImages: [KernelImage]
+    /// GPU plans: the tactics the build timed on its GPU, so that loading the plan there picks
+    /// the same kernels and algorithms without timing them again.
+    public var gpuTactics: [GPUTactics]
 
     public init(graph: Graph, provenance: Provenance, activationScales: [String: Float] = [:],
-                weightEncodings: [String: WeightEncoding] = [:], kernelImages: [KernelImage] = []) {
+                weightEncodings: [String: WeightEncoding] = [:], kernelImages: [KernelImage] = [],
+                gpuTactics: [GPUTactics] = []) {
         self.graph = graph
         self.provenance = provenance
         self.activationScales = activationScales
         self.weightEncodings = weightEncodings
         self.kernelImages = kernelImages
+        self.gpuTactics = gpuTactics
+    }
+}
+
+/// Tactic choices timed on one GPU (TensorRT's timing cache, kept in the plan): per layer
+/// signature — the operation, precision, layout, shapes and attributes, never a node name — what
+/// won (an int8 kernel variant, cuDNN's measured algorithms, own kernel or library). A loader
+/// whose GPU, libraries and kernel source give the same `device` string uses them instead of
+/// timing; any other GPU times again.
+public struct GPUTactics: Sendable, Equatable, Codable {
+    /// GPU name, compute capability, library versions and kernel source hash the choices hold for.
+    public var device: String
+    /// Choice by layer signature.
+    public var entries: [String: String]
+
+    public init(device: String, entries: [String: String]) {
+        self.device = device
+        self.entries = entries
     }
 }
 

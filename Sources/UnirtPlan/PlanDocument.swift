@@ -78,6 +78,8 @@ struct PlanDocument: Codable {
     var activationScales: [String: Float]
     /// GPU plans: unirt's kernels compiled for the plan's GPU architecture (absent in CPU plans).
     var kernels: [KernelRef]?
+    /// GPU plans (format 1.3): the build's tactic choices per GPU (absent in CPU plans and older GPU plans).
+    var tactics: [GPUTactics]?
 }
 
 extension PlanDocument.Decl {

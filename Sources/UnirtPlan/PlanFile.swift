@@ -11,7 +11,7 @@ public enum PlanFile {
     public static let magic: [UInt8] = Array("UNIRTPLN".utf8)
     /// Bumped only for structural changes of the container or metadata.
     public static let versionMajor: UInt16 = 1
-    public static let versionMinor: UInt16 = 2
+    public static let versionMinor: UInt16 = 3
     static let endianTag: UInt32 = 0x0102_0304
     static let headerSize = 128
     static let checksumRange = 64..<96
@@ -91,7 +91,8 @@ public enum PlanFile {
         let doc = PlanDocument(format: "unirt-plan", provenance: plan.provenance, graphName: g.name, producer: g.producer,
                                opsets: g.opsets, inputs: g.inputs.map(PlanDocument.Decl.init),
                                outputs: g.outputs.map(PlanDocument.Decl.init), nodes: nodes, initializers: inits,
-                               activationScales: plan.activationScales, kernels: kernels.isEmpty ? nil : kernels)
+                               activationScales: plan.activationScales, kernels: kernels.isEmpty ? nil : kernels,
+                               tactics: plan.gpuTactics.isEmpty ? nil : plan.gpuTactics)
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         var meta = [UInt8]((try? enc.encode(doc)) ?? Data())
@@ -261,7 +262,7 @@ public enum PlanFile {
                                       bytes: Array(weights[k.offset..<k.offset + k.length])))
         }
         return Plan(graph: graph, provenance: doc.provenance, activationScales: doc.activationScales,
-                    weightEncodings: encodings, kernelImages: images)
+                    weightEncodings: encodings, kernelImages: images, gpuTactics: doc.tactics ?? [])
     }
 
     /// Reads and checks the plan at `path`.

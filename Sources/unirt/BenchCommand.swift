@@ -95,6 +95,7 @@ struct BenchCommand: ParsableCommand {
             let plan = try GPUPlans.plan(graph, inputs: feed, precision: try GPUPlans.precision(for: loaded),
                                          device: try GPUPlans.device(gpu))
             gpuKernels = plan.module.origin.description
+                + "; tactics: \(plan.tacticsReused) from the plan, \(plan.tacticsTimed) timed"
             runOnce = { _ = try plan.execute(feed) }
             (activationBytes, nodes, referenceNodes) = (plan.arenaBytes, plan.kernelChoices.count, 0)
         } else {

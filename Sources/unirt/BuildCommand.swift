@@ -103,12 +103,16 @@ struct BuildCommand: ParsableCommand {
         }
 
         var kernelImages: [KernelImage] = []
+        var tactics: [GPUTactics] = []
         if let gpuDevice {
             // Compile once now so that a graph the GPU cannot run is refused here, not where it is deployed.
             let spec = try graph.specialized()
-            _ = try CUDAPlan(spec, device: gpuDevice, precision: CUDAPrecision(rawValue: precision.rawValue) ?? .fp32)
-            // The kernels just compiled for this GPU go into the plan: loading it skips NVRTC.
+            let gpuPlan = try CUDAPlan(spec, device: gpuDevice, precision: CUDAPrecision(rawValue: precision.rawValue) ?? .fp32)
+            // The kernels just compiled for this GPU and the tactics just timed on it go into the plan: loading it
+            // there skips NVRTC and the timing, and picks the same kernels.
             kernelImages = [try CUDAModule.forDevice(gpuDevice).image]
+            tactics = [gpuPlan.tactics]
+            print("tactics: \(gpuPlan.tacticsTimed) timed on this GPU and stored in the plan")
         }
         let provenance = Provenance(
             sourceName: (model as NSString).lastPathComponent, sourceSHA256: SHA256.hex(data),
@@ -119,7 +123,7 @@ struct BuildCommand: ParsableCommand {
             gpuArch: gpuDevice?.computeCapabilityText, gpuLibraries: gpuDevice?.libraries.versions, batch: batch, optimization: optimization.summary, buildCommand: rebuildCommand(),
             createdAt: ISO8601DateFormatter().string(from: Date()), int8SpeedCheck: speedCheck)
         let plan = Plan(graph: graph, provenance: provenance, activationScales: scales, weightEncodings: encodings,
-                        kernelImages: kernelImages)
+                        kernelImages: kernelImages, gpuTactics: tactics)
         try PlanFile.write(plan, to: output)
         let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
         let counts = Dictionary(grouping: layerPrecision.values, by: { $0 }).mapValues(\.count)

@@ -106,6 +106,9 @@ struct InspectCommand: ParsableCommand {
                 print("kernels:    \(k.architecture) CUBIN, \(formatBytes(k.bytes)) (source sha256 \(k.sourceSHA256.prefix(16))…"
                       + (k.current ? ", loaded instead of compiling)" : ", from another unirt: compiled again on load)"))
             }
+            for t in loaded.plan?.gpuTactics ?? [] {
+                print("tactics:    \(t.entries.count) timed choices (kernel variants, cuDNN algorithms) for \(t.device)")
+            }
             print("optimizer:  \(p.optimization)")
             if let m = p.calibrationMethod {
                 print("calibrated: \(m)\(p.calibrationSHA256.map { ", data sha256 \($0.prefix(16))…" } ?? "") — \(loaded.plan!.activationScales.count) activation scales")

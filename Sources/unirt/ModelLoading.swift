@@ -33,6 +33,8 @@ enum ModelLoading {
             let plan = try PlanFile.read(path, target: target)
             // A GPU plan's compiled kernels: the GPU module loads them instead of compiling.
             CUDAModule.offer(plan.kernelImages)
+            // Its tactics: a GPU plan built on this GPU picks the kernels the build timed, without timing.
+            CUDATacticCache.offer(plan.gpuTactics)
             loaded = LoadedModel(graph: plan.graph, onnx: nil, plan: plan)
         } else {
             let model = try ONNXModel(contentsOf: path)

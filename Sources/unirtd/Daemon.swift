@@ -155,6 +155,7 @@ struct Daemon: ParsableCommand {
                                     gpuArchs: CUDADevice.computeCapabilities(), unirtVersion: "0.1.0")
             let plan = try PlanFile.read(path, target: target)
             CUDAModule.offer(plan.kernelImages)
+            CUDATacticCache.offer(plan.gpuTactics)
             let gpu = plan.provenance.gpuArch == nil ? nil : CUDAPrecision(rawValue: plan.provenance.precision)
             return LoadedModel(graph: plan.graph, gpuPrecision: gpu)
         }

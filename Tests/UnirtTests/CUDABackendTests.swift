@@ -140,6 +140,18 @@ final class CUDABackendTests: XCTestCase {
         } } }
     }
 
+    /// cuDNN's timed algorithms as a plan records them (`algo:ms:workspace;…`), read back in order.
+    func testRecordedCuDNNAlgorithmsParse() {
+        let perfs = CUDAPlan.cudnnPerfs("1:0.203:0;6:0.25:4194304")
+        XCTAssertEqual(perfs?.map(\.algo), [1, 6])
+        XCTAssertEqual(perfs?.map(\.time), [0.203, 0.25])
+        XCTAssertEqual(perfs?.map(\.memory), [0, 4194304])
+        XCTAssertEqual(perfs?.map(\.status), [0, 0])
+        XCTAssertNil(CUDAPlan.cudnnPerfs("1:0.2"), "a field missing: timed again")
+        XCTAssertNil(CUDAPlan.cudnnPerfs("x:0.2:0"))
+        XCTAssertEqual(CUDAPlan.cudnnPerfs("")?.count, 0, "cuDNN found nothing usable: the plan says so again")
+    }
+
     /// Which int8 layers the int8 tensor-core kernels take, and which tensors between them stay s8.
     func testInt8CoreRulesAndS8Chains() {
         var shapes: [String: [Int]] = ["x": [1, 16, 8, 8], "a": [1, 16, 8, 8], "b": [1, 32, 8, 8], "c": [1, 32, 8, 8],

@@ -75,6 +75,18 @@ final class PlanFileTests: XCTestCase {
         assertRefused(Data(bytes), target: gpuHere, code: .corrupted, mentions: ["kernel image", "sm_90a"])
     }
 
+    /// A GPU plan's tactic choices come back as written; CPU plans store none.
+    func testGPUTacticsRoundTrip() throws {
+        var plan = smallPlan(gpu: "9.0")
+        let t = GPUTactics(device: "NVIDIA H200, compute capability 9.0, cudnn 9.10.2, kernels 0123456789abcdef",
+                           entries: ["int8 conv|int8|Conv|128x64x56x56n 64x64x3x3c|128x64x56x56n|pads=1 1 1 1|out s8": "tmconv_128x64k64s6",
+                                     "cudnn conv|fp16|nhwc|[128, 3, 112, 112]": "1:0.203:0;0:0.31:1024"])
+        plan.gpuTactics = [t]
+        let gpuHere = PlanTarget(arch: CPUInfo.arch, cpuFeatures: ["avx2", "fma", "f16c"], gpuArchs: ["9.0"], unirtVersion: "test")
+        XCTAssertEqual(try PlanFile.decode(PlanFile.encode(plan), label: "gpu.plan", target: gpuHere).gpuTactics, [t])
+        XCTAssertEqual(try PlanFile.decode(PlanFile.encode(smallPlan()), label: "cpu.plan", target: here).gpuTactics, [])
+    }
+
     func assertRefused(_ data: Data, target: PlanTarget?, code: PlanError.Code, mentions: [String],
                        file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertThrowsError(try PlanFile.decode(data, label: "bad.plan", target: target), file: file, line: line) { e in

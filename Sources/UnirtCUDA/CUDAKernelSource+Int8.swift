@@ -85,16 +85,6 @@ __device__ __forceinline__ half_t f2h(float v) { half_t h; asm("cvt.rn.f16.f32 %
 __device__ __forceinline__ int q8(float v) { return (int)fminf(fmaxf(rintf(v), -128.f), 127.f); }
 
 
-// act: 0 none, 1 relu, 4 leaky (alpha), 5 clip (alpha, beta), 16 prelu (slope p).
-__device__ __forceinline__ float qact(float v, int act, float alpha, float beta, float p) {
-    switch (act) {
-    case 1: return fmaxf(v, 0.f);
-    case 4: return v >= 0.f ? v : alpha * v;
-    case 5: return fminf(fmaxf(v, alpha), beta);
-    case 16: return v >= 0.f ? v : p * v;
-    default: return v;
-    }
-}
 
 // A second output beside an fp16 one: the per-channel affine map of the stored fp16 value, on the s8 grid of
 // q2 (a BatchNormalization whose output only int8 layers read), rounded as `channel_affine_s8` rounds it.
@@ -122,13 +112,17 @@ __device__ __forceinline__ void qepilogue(const float *tile, Pixel pixel, int bn
         const int m = pixel(row0 + i * RPASS);
         zr[i] = z && m >= 0 ? *(const uint4 *)(z + (i64)m * K + k8) : make_uint4(0u, 0u, 0u, 0u);
     }
-    float p[8], s2[8], t2[8];
+    // The activation (0 none, 1 relu, 4 leaky with alpha, 5 clip to [alpha, beta], 16 prelu with slope[k]) as
+    // v >= 0 ? v : neg · v clamped to [floor_, ceil_], without a branch per value (each thread's 8 channels are fixed).
+    float neg[8], s2[8], t2[8];
+    const float floor_ = act == 1 ? 0.f : (act == 5 ? alpha : -3.402823466e38f), ceil_ = act == 5 ? beta : 3.402823466e38f;
 #pragma unroll
     for (int i = 0; i < 8; ++i) {
-        p[i] = slope ? slope[k8 + i] : 0.f;
+        neg[i] = act == 16 ? slope[k8 + i] : (act == 4 ? alpha : 1.f);
         s2[i] = a2.y ? a2.scale[k8 + i] : 0.f;
         t2[i] = a2.y ? a2.shift[k8 + i] : 0.f;
     }
+    const float q2inv = 1.f / a2.q;
 #pragma unroll
     for (int pass = 0; pass < PASSES; ++pass) {
         const int row = row0 + pass * RPASS, m = pixel(row);
@@ -140,9 +134,9 @@ __device__ __forceinline__ void qepilogue(const float *tile, Pixel pixel, int bn
 #pragma unroll
         for (int i = 0; i < 8; ++i) {
             // Without a residual this adds +0 (−0 becomes +0), as the pair-wise epilogue before it did.
-            const float zi = h2f((half_t)(i & 1 ? zw[i >> 1] >> 16 : zw[i >> 1] & 0xffff));
+            const float zi = z ? h2f((half_t)(i & 1 ? zw[i >> 1] >> 16 : zw[i >> 1] & 0xffff)) : 0.f;
             if (residualBefore) v[i] += zi;
-            v[i] = qact(v[i], act, alpha, beta, p[i]);
+            v[i] = fminf(fmaxf(v[i] >= 0.f ? v[i] : neg[i] * v[i], floor_), ceil_);
             if (!residualBefore) v[i] += zi;
         }
         const i64 o = (i64)m * K + k8;
@@ -161,7 +155,7 @@ __device__ __forceinline__ void qepilogue(const float *tile, Pixel pixel, int bn
         if (a2.y) {
             unsigned q[2] = {0u, 0u};
 #pragma unroll
-            for (int i = 0; i < 8; ++i) q[i >> 2] |= ((unsigned)(int)q8f(h2f(h[i]) * s2[i] + t2[i], a2.q) & 0xffu) << (8 * (i & 3));
+            for (int i = 0; i < 8; ++i) q[i >> 2] |= ((unsigned)q8((h2f(h[i]) * s2[i] + t2[i]) * q2inv) & 0xffu) << (8 * (i & 3));
             *(uint2 *)(a2.y + o) = make_uint2(q[0], q[1]);
         }
     }

@@ -14,7 +14,7 @@
 typedef unsigned short half_t;
 typedef long long i64;
 #define GRID_LOOP(i, n) for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (i64)blockDim.x * gridDim.x)
-__device__ __forceinline__ float q8f(float x, float s) { return fminf(fmaxf(rintf(x / s), -128.f), 127.f); }
+__device__ __forceinline__ float q8f(float x, float s) { return fminf(fmaxf(rintf(x * (1.f / s)), -128.f), 127.f); }
 #include "int8_conv_kernels.cuh"  // extracted from the Swift source by run-int8-conv.sh
 
 // Reference: y = prelu(acc·scale + bias + z); s8 mode → q8(y·outInv); fp16 mode → y16 and y2 = q8f(h(y16)·s2 + t2, q2).

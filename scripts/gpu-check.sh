@@ -112,6 +112,23 @@ run() {
             echo "FAIL stored GPU kernels: the plan's CUBIN was not used" | tee -a "$out/parity.txt"
             status=1
         fi
+        # Without NVRTC (a deployment machine with only the driver, cuDNN and cuBLASLt): the plan that carries its
+        # kernels runs; an ONNX model, whose kernels would need compiling, is refused with one line naming NVRTC.
+        if UNIRT_CUDA_NO_NVRTC=1 "$unirt" bench /tmp/sface-int8.plan --iterations 5 2>&1 | tee -a "$out/int8-build.txt" \
+            | grep -q 'GPU kernels loaded from the plan file'; then
+            echo "PASS without NVRTC: the plan carrying its kernels ran" | tee -a "$out/parity.txt"
+        else
+            echo "FAIL without NVRTC: the plan carrying its kernels did not run" | tee -a "$out/parity.txt"
+            status=1
+        fi
+        local refused
+        refused=$(UNIRT_CUDA_NO_NVRTC=1 "$unirt" bench "$BUNDLE/models/sface.onnx" --device cuda --iterations 5 2>&1) && refused="ran: $refused"
+        if [ "$(wc -l <<<"$refused")" = 1 ] && grep -q 'NVRTC is not available' <<<"$refused"; then
+            echo "PASS without NVRTC: an ONNX model is refused: $refused" | tee -a "$out/parity.txt"
+        else
+            echo "FAIL without NVRTC: expected a one-line refusal naming NVRTC, got: $(head -3 <<<"$refused")" | tee -a "$out/parity.txt"
+            status=1
+        fi
         # The build's tactic choices: loading the plan on the GPU it was built on times nothing again.
         if grep -Eq 'tactics: [1-9][0-9]* from the plan, 0 timed' <<<"$planbench"; then
             echo "PASS stored tactics: $(grep -Eo 'tactics: [0-9]+ from the plan, 0 timed' <<<"$planbench")" | tee -a "$out/parity.txt"

@@ -14,7 +14,10 @@ import Foundation
 public final class CUDALibraries: @unchecked Sendable {
     // The C tables are written once in `load` and only read afterwards.
     public let driver: unirt_cuda_driver
-    public let nvrtc: unirt_cuda_nvrtc
+    /// NVRTC compiles unirt's kernels; without it only plans that carry them for this GPU run.
+    public let nvrtc: unirt_cuda_nvrtc?
+    /// Why NVRTC is not loaded, when it is not.
+    public let nvrtcUnavailable: String?
     public let cublasLt: unirt_cuda_cublaslt
     public let cudnn: unirt_cuda_cudnn
     /// Where each library was found, by short name (`cuda`, `nvrtc`, `cublasLt`, `cudnn`).
@@ -30,6 +33,8 @@ public final class CUDALibraries: @unchecked Sendable {
 
     /// The environment variable naming extra library folders.
     public static let pathVariable = "UNIRT_CUDA_LIBRARY_PATH"
+    /// Set to 1 to run without NVRTC, as a machine without it does: only plans that carry their kernels run.
+    public static let noNVRTCVariable = "UNIRT_CUDA_NO_NVRTC"
 
     /// Folders searched after the dynamic loader's own search.
     public static func wellKnownFolders() -> [String] {
@@ -56,10 +61,11 @@ public final class CUDALibraries: @unchecked Sendable {
         (environment[pathVariable] ?? "").split(separator: ":").map(String.init).filter { !$0.isEmpty }
     }
 
-    private init(driver: unirt_cuda_driver, nvrtc: unirt_cuda_nvrtc, cublasLt: unirt_cuda_cublaslt,
+    private init(driver: unirt_cuda_driver, nvrtc: unirt_cuda_nvrtc?, nvrtcUnavailable: String?, cublasLt: unirt_cuda_cublaslt,
                  cudnn: unirt_cuda_cudnn, paths: [String: String]) {
         self.driver = driver
         self.nvrtc = nvrtc
+        self.nvrtcUnavailable = nvrtcUnavailable
         self.cublasLt = cublasLt
         self.cudnn = cudnn
         self.paths = paths
@@ -91,12 +97,23 @@ public final class CUDALibraries: @unchecked Sendable {
                         "\(names[0]) not found (\(first)); set \(pathVariable) to the folder that holds it")
     }
 
-    /// Opens and resolves all four libraries; the first failure names the library and why.
-    public static func load() throws -> CUDALibraries {
+    /// Opens and resolves the libraries; the first failure names the library and why. NVRTC may be
+    /// missing (`nvrtcUnavailable` says why): plans that carry their compiled kernels run without it.
+    public static func load(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> CUDALibraries {
         let folders = wellKnownFolders()
         var handles: [String: UnsafeMutableRawPointer] = [:]
         var paths: [String: String] = [:]
+        var nvrtcWhy: String? = environment[noNVRTCVariable] == "1" ? "turned off by \(noNVRTCVariable)=1" : nil
         for (key, names) in sonames {
+            if key == "nvrtc" {
+                guard nvrtcWhy == nil else { continue }
+                do {
+                    (handles[key], paths[key]) = try open(key, names: names, folders: folders)
+                } catch let e as CUDAError {
+                    nvrtcWhy = e.message
+                }
+                continue
+            }
             let (h, p) = try open(key, names: names, folders: folders)
             handles[key] = h
             paths[key] = p
@@ -109,10 +126,13 @@ public final class CUDALibraries: @unchecked Sendable {
             }
         }
         try check(unirt_cuda_resolve_driver(handles["cuda"], &driver), "cuda")
-        try check(unirt_cuda_resolve_nvrtc(handles["nvrtc"], &nvrtc), "nvrtc")
+        if let h = handles["nvrtc"], let missing = unirt_cuda_resolve_nvrtc(h, &nvrtc) {
+            nvrtcWhy = "\(paths["nvrtc"]!) has no entry point \(String(cString: missing)) (too old?)"
+        }
         try check(unirt_cuda_resolve_cublaslt(handles["cublasLt"], &lt), "cublasLt")
         try check(unirt_cuda_resolve_cudnn(handles["cudnn"], &dnn), "cudnn")
-        return CUDALibraries(driver: driver, nvrtc: nvrtc, cublasLt: lt, cudnn: dnn, paths: paths)
+        return CUDALibraries(driver: driver, nvrtc: nvrtcWhy == nil ? nvrtc : nil, nvrtcUnavailable: nvrtcWhy,
+                             cublasLt: lt, cudnn: dnn, paths: paths)
     }
 
     /// The libraries, loaded once per process; the error says why when they cannot be.
@@ -128,7 +148,7 @@ public final class CUDALibraries: @unchecked Sendable {
         var d: Int32 = 0
         if driver.cuDriverGetVersion!(&d) == 0 { v["driver"] = "\(d / 1000).\(d % 1000 / 10)" }
         var major: Int32 = 0, minor: Int32 = 0
-        if nvrtc.nvrtcVersion!(&major, &minor) == 0 { v["nvrtc"] = "\(major).\(minor)" }
+        if let nvrtc, nvrtc.nvrtcVersion!(&major, &minor) == 0 { v["nvrtc"] = "\(major).\(minor)" }
         let lt = cublasLt.cublasLtGetVersion!()
         v["cublasLt"] = "\(lt / 10000).\(lt % 10000 / 100).\(lt % 100)"
         let dn = cudnn.cudnnGetVersion!()

@@ -131,8 +131,13 @@ public final class CUDAModule: @unchecked Sendable {
                 map[device.ordinal] = m
                 return m
             }
+            guard let nvrtc = device.libraries.nvrtc else {
+                throw CUDAError(.libraryUnavailable, "unirt's GPU kernels for \(arch) need compiling and NVRTC is not available ("
+                    + "\(device.libraries.nvrtcUnavailable ?? "not found")); run a plan built on this GPU with `unirt build --device cuda`"
+                    + " (it carries them), or set \(CUDALibraries.pathVariable) to the folder that holds libnvrtc")
+            }
             let start = Date()
-            let bin = try compile(source: CUDAKernelSource.source, architecture: arch, nvrtc: device.libraries.nvrtc)
+            let bin = try compile(source: CUDAKernelSource.source, architecture: arch, nvrtc: nvrtc)
             let m = try CUDAModule(device: device, cubin: bin, origin: .compiled(seconds: Date().timeIntervalSince(start)))
             map[device.ordinal] = m
             return m

@@ -20,9 +20,11 @@ public enum CUDATacticCache {
 }
 
 extension CUDAPlan {
-    /// What the plan's timings hold for: the GPU, its compute capability, the libraries and the kernel source.
+    /// What the plan's timings hold for: the GPU, its compute capability, the driver, cuDNN and cuBLASLt, and the kernel source.
     var tacticDevice: String {
-        let libs = device.libraries.versions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        // NVRTC is left out: the kernels' source hash names them, and a plan may run where NVRTC is not installed.
+        let libs = device.libraries.versions.filter { $0.key != "nvrtc" }.sorted { $0.key < $1.key }
+            .map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         return "\(device.name), compute capability \(device.computeCapability.major).\(device.computeCapability.minor), "
             + "\(libs), kernels \(CUDAModule.sourceSHA256.prefix(16))"
     }

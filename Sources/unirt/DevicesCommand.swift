@@ -25,6 +25,8 @@ struct DevicesCommand: ParsableCommand {
         var gpus: [GPU]
         var libraries: [String: String]
         var versions: [String: String]
+        /// Why NVRTC is missing (then only plans that carry their compiled kernels run).
+        var nvrtcUnavailable: String?
     }
 
     func run() throws {
@@ -35,6 +37,7 @@ struct DevicesCommand: ParsableCommand {
             report.available = true
             report.libraries = libs.paths
             report.versions = libs.versions
+            report.nvrtcUnavailable = libs.nvrtcUnavailable
             report.gpus = devices.map {
                 Report.GPU(index: $0.ordinal, name: $0.name,
                            computeCapability: "\($0.computeCapability.major).\($0.computeCapability.minor)",
@@ -60,7 +63,10 @@ struct DevicesCommand: ParsableCommand {
             print("gpu \(g.index): \(g.name), compute capability \(g.computeCapability), \(String(format: "%.1f", gib)) GiB, \(g.multiprocessors) SMs")
         }
         let v = report.versions
-        print("libraries: driver API \(v["driver"] ?? "?"), NVRTC \(v["nvrtc"] ?? "?"), cuBLASLt \(v["cublasLt"] ?? "?"), cuDNN \(v["cudnn"] ?? "?")")
+        print("libraries: driver API \(v["driver"] ?? "?"), NVRTC \(v["nvrtc"] ?? "none"), cuBLASLt \(v["cublasLt"] ?? "?"), cuDNN \(v["cudnn"] ?? "?")")
+        if let why = report.nvrtcUnavailable {
+            print("NVRTC unavailable (\(why)): only plans built with their compiled kernels for this GPU run here")
+        }
         for (k, p) in report.libraries.sorted(by: { $0.key < $1.key }) { print("  \(k): \(p)") }
     }
 }

@@ -48,6 +48,14 @@ extension CUDAPlan {
     /// shapes of its inputs and output (constants marked), which values are NHWC, its attributes and `extra`.
     func tacticSignature(_ kind: String, _ node: Node, info: (String) -> ValueInfo, constant: (String) -> Tensor?,
                          extra: String = "") -> String {
+        Self.tacticSignature(kind, node, precision: precision, nhwcValues: nhwcValues, info: info, constant: constant,
+                             extra: extra)
+    }
+
+    /// `tacticSignature` for a plan of `precision` whose NHWC values are `nhwcValues`.
+    public static func tacticSignature(_ kind: String, _ node: Node, precision: CUDAPrecision, nhwcValues: Set<String>,
+                                       info: (String) -> ValueInfo, constant: (String) -> Tensor?,
+                                       extra: String = "") -> String {
         func value(_ v: String) -> String {
             if v.isEmpty { return "-" }
             let shape = constant(v)?.shape ?? info(v).shape

@@ -140,6 +140,31 @@ final class CUDABackendTests: XCTestCase {
         } } }
     }
 
+    /// A tactic's signature holds what its timing depends on and nothing else: two layers that differ only in
+    /// their names (or their weights' values) share it; a shape, layout, attribute or precision apart, they do not.
+    func testTacticSignaturesIgnoreNamesOnly() {
+        var shapes: [String: [Int]] = ["x": [8, 64, 56, 56], "y": [8, 64, 56, 56], "a": [8, 64, 56, 56], "b": [8, 64, 56, 56]]
+        func info(_ n: String) -> ValueInfo { ValueInfo(dtype: .f32, shape: shapes[n] ?? [0]) }
+        let consts = ["w": Tensor(shape: [64, 64, 3, 3], floats: [Float](repeating: 0.1, count: 64 * 64 * 9)),
+                      "v": Tensor(shape: [64, 64, 3, 3], floats: [Float](repeating: -0.3, count: 64 * 64 * 9))]
+        func constant(_ n: String) -> Tensor? { consts[n] }
+        func conv(_ name: String, _ x: String, _ w: String, _ y: String, pads: [Int] = [1, 1, 1, 1]) -> Node {
+            Node(name: name, op: .fusedConv, inputs: [x, w], outputs: [y],
+                 attributes: ["pads": .ints(pads), "input_scale": .float(0.05), "activation": .string("PRelu")], opset: 1)
+        }
+        func sig(_ n: Node, _ p: CUDAPrecision = .int8, nhwc: Set<String> = ["x", "y", "a", "b"]) -> String {
+            CUDAPlan.tacticSignature("int8 conv", n, precision: p, nhwcValues: nhwc, info: info, constant: constant)
+        }
+        let one = conv("block1/conv", "x", "w", "y"), two = conv("block7/conv", "a", "v", "b")
+        XCTAssertEqual(sig(one), sig(two))
+        XCTAssertFalse(sig(one).contains("block1"))
+        XCTAssertNotEqual(sig(one), sig(conv("c", "x", "w", "y", pads: [0, 0, 0, 0])), "attributes")
+        XCTAssertNotEqual(sig(one), sig(one, .fp16), "precision")
+        XCTAssertNotEqual(sig(one), sig(one, nhwc: []), "layout")
+        shapes["a"] = [16, 64, 56, 56]
+        XCTAssertNotEqual(sig(one), sig(two), "batch")
+    }
+
     /// cuDNN's timed algorithms as a plan records them (`algo:ms:workspace;…`), read back in order.
     func testRecordedCuDNNAlgorithmsParse() {
         let perfs = CUDAPlan.cudnnPerfs("1:0.203:0;6:0.25:4194304")

@@ -84,8 +84,6 @@ __device__ __forceinline__ float h2f(half_t h) { float f; asm("cvt.f32.f16 %0, %
 __device__ __forceinline__ half_t f2h(float v) { half_t h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(v)); return h; }
 __device__ __forceinline__ int q8(float v) { return (int)fminf(fmaxf(rintf(v), -128.f), 127.f); }
 
-
-
 // A second output beside an fp16 one: the per-channel affine map of the stored fp16 value, on the s8 grid of
 // q2 (a BatchNormalization whose output only int8 layers read), rounded as `channel_affine_s8` rounds it.
 struct QAffine { signed char *y; const float *scale, *shift; float q; };

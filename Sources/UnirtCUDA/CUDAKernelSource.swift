@@ -47,9 +47,8 @@ __device__ __forceinline__ void st(half_t *p, i64 i, float v) {
     half_t h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(v)); p[i] = h;
 }
 
-// The symmetric int8 grid of scale s: clamp(round_half_even(x / s), -128, 127).
-// x on the int8 grid of scale s: x times 1/s (one multiply per value once the reciprocal is hoisted), rounded
-// to nearest even, saturated.
+// The symmetric int8 grid of scale s: clamp(round_half_even(x · (1/s)), -128, 127) — one multiply per value
+// once the reciprocal is hoisted.
 __device__ __forceinline__ float q8f(float x, float s) { return fminf(fmaxf(rintf(x * (1.f / s)), -128.f), 127.f); }
 
 #define GRID_LOOP(i, n) for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (i64)blockDim.x * gridDim.x)

@@ -20,8 +20,9 @@ public enum CUDATacticCache {
 }
 
 extension CUDAPlan {
-    /// What the plan's timings hold for: the GPU, its compute capability, the driver, cuDNN and cuBLASLt, and the kernel source.
-    var tacticDevice: String {
+    /// What a device's timings hold for: the GPU, its compute capability, the driver, cuDNN and cuBLASLt, and the
+    /// kernel source (`CUDAPlan.tacticDevice` keeps it for the plan's device).
+    static func tacticDevice(for device: CUDADevice) -> String {
         // NVRTC is left out: the kernels' source hash names them, and a plan may run where NVRTC is not installed.
         let libs = device.libraries.versions.filter { $0.key != "nvrtc" }.sorted { $0.key < $1.key }
             .map { "\($0.key) \($0.value)" }.joined(separator: ", ")

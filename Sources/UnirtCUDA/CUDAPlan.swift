@@ -61,6 +61,8 @@ public final class CUDAPlan: @unchecked Sendable {
     public internal(set) var kernelChoices: [(node: String, op: String, kernel: String)] = []
     /// Tactic choices by signature (`CUDAPlan+Tactics`), and how many were timed here or taken from a plan.
     var tacticEntries: [String: String] = [:]
+    /// The device string the tactics are recorded under (`tacticDevice(for:)`), worked out once.
+    lazy var tacticDevice = Self.tacticDevice(for: device)
     public internal(set) var tacticsTimed = 0
     public internal(set) var tacticsReused = 0
     /// Why the steps run without a CUDA graph, when capture failed.
